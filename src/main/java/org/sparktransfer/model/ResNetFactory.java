@@ -1,0 +1,205 @@
+package org.sparktransfer.model;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * Builds torchvision-equivalent ResNets as DL4J ComputationGraphs. Every parameterised vertex is named
+ * after its torchvision state-dict prefix ({@code conv1}, {@code layer2.0.downsample.0}, {@code fc}) so
+ * weights map one-to-one. Each conv, BN and block is built by its own small method: a faster layer
+ * implementation can replace one of them later without changing names or parameter layout.
+ */
+public final class ResNetFactory {
+
+    /** Graph input name. */
+    public static final String INPUT = "input";
+    /** Global-average-pool vertex: its activations are the pooled features ([N, featureDim]). */
+    public static final String AVGPOOL = "avgpool";
+    /** Classifier head, an OutputLayer (softmax + MCXENT). */
+    public static final String FC = "fc";
+    /** Stem output (after max pooling). */
+    public static final String STEM_OUT = "maxpool";
+
+    /** torchvision's BatchNorm2d defaults: eps 1e-5, momentum 0.1 (DL4J decay = 1 - momentum). */
+    static final double BN_EPS = 1e-5;
+    static final double BN_DECAY = 0.9;
+
+    private ResNetFactory() {
+    }
+
+    /** Randomly initialised (He normal) network with the default updater (Adam 1e-3). */
+    public static ComputationGraph build(ResNetArch arch, int numClasses, int inputSize, long seed) {
+        return build(arch, numClasses, inputSize, seed, new Adam(1e-3));
+    }
+
+    public static ComputationGraph build(ResNetArch arch, int numClasses, int inputSize, long seed, IUpdater updater) {
+        ComputationGraph g = new ComputationGraph(configuration(arch, numClasses, inputSize, seed, updater));
+        g.init();
+        return g;
+    }
+
+    public static ComputationGraphConfiguration configuration(ResNetArch arch, int numClasses, int inputSize,
+                                                              long seed, IUpdater updater) {
+        if (numClasses < 1) {
+            throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
+        }
+        if (inputSize < 32) {
+            // Five stride-2 reductions: below 32 px the last stage would have no spatial extent left.
+            throw new IllegalArgumentException("inputSize must be >= 32, got " + inputSize);
+        }
+        ComputationGraphConfiguration.GraphBuilder gb = new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .dataType(DataType.FLOAT)
+                .updater(updater)
+                .weightInit(WeightInit.RELU)
+                // Truncate + explicit padding reproduces PyTorch's floor((n + 2p - k) / s) + 1 output sizes.
+                .convolutionMode(ConvolutionMode.Truncate)
+                .graphBuilder()
+                .addInputs(INPUT)
+                .setInputTypes(InputType.convolutional(inputSize, inputSize, 3));
+
+        conv(gb, "conv1", 3, 64, 7, 2, 3, INPUT);
+        bn(gb, "bn1", 64, "conv1");
+        relu(gb, "relu", "bn1");
+        gb.addLayer(STEM_OUT, new SubsamplingLayer.Builder(PoolingType.MAX)
+                .kernelSize(3, 3).stride(2, 2).padding(1, 1).build(), "relu");
+
+        String prev = STEM_OUT;
+        int inChannels = 64;
+        for (int stage = 1; stage <= 4; stage++) {
+            int width = 64 << (stage - 1);
+            for (int b = 0; b < arch.blocks(stage); b++) {
+                int stride = (stage > 1 && b == 0) ? 2 : 1;
+                String name = "layer" + stage + "." + b;
+                prev = arch.bottleneck()
+                        ? bottleneck(gb, name, inChannels, width, stride, prev)
+                        : basicBlock(gb, name, inChannels, width, stride, prev);
+                inChannels = width * arch.expansion();
+            }
+        }
+        gb.addLayer(AVGPOOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), prev);
+        gb.addLayer(FC, head(arch.featureDim(), numClasses), AVGPOOL);
+        gb.setOutputs(FC);
+        return gb.build();
+    }
+
+    /** Name of the vertex whose output ends stage {@code layer1..layer4} for this architecture. */
+    public static String stageOutput(ResNetArch arch, int stage) {
+        return "layer" + stage + "." + (arch.blocks(stage) - 1) + (arch.bottleneck() ? ".relu3" : ".relu2");
+    }
+
+    /**
+     * Recognises which architecture a graph built by this factory (or loaded from such a graph) is, from its
+     * vertex names. Throws if the graph is not one of ours.
+     */
+    public static ResNetArch detect(ComputationGraph g) {
+        for (ResNetArch a : ResNetArch.values()) {
+            boolean match = g.getVertex(FC) != null && g.getVertex(AVGPOOL) != null
+                    && (g.getVertex("layer1.0.conv3") != null) == a.bottleneck();
+            for (int s = 1; s <= 4 && match; s++) {
+                match = g.getVertex(stageOutput(a, s)) != null
+                        && g.getVertex("layer" + s + "." + a.blocks(s) + ".conv1") == null;
+            }
+            if (match) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("Graph is not a ResNet built by ResNetFactory (vertices: "
+                + g.getConfiguration().getVertices().keySet().stream().limit(12).toList() + " ...)");
+    }
+
+    /** The classifier layer configuration: softmax output with multi-class cross-entropy. */
+    public static OutputLayer head(int featureDim, int numClasses) {
+        return new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                .nIn(featureDim).nOut(numClasses)
+                .activation(Activation.SOFTMAX)
+                .weightInit(WeightInit.XAVIER)
+                .build();
+    }
+
+    /** conv(k x k, stride, padding) without bias, as torchvision's conv3x3/conv1x1/stem conv. */
+    static void conv(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int out,
+                     int k, int stride, int pad, String input) {
+        gb.addLayer(name, new ConvolutionLayer.Builder(k, k)
+                .nIn(in).nOut(out)
+                .stride(stride, stride).padding(pad, pad)
+                .convolutionMode(ConvolutionMode.Truncate)
+                .hasBias(false)
+                .activation(Activation.IDENTITY)
+                .build(), input);
+    }
+
+    /** BatchNorm2d; useLogStd(false) keeps "var" as a plain variance parameter (torchvision's running_var). */
+    static void bn(ComputationGraphConfiguration.GraphBuilder gb, String name, int channels, String input) {
+        gb.addLayer(name, new BatchNormalization.Builder()
+                .nIn(channels).nOut(channels)
+                .eps(BN_EPS).decay(BN_DECAY)
+                .useLogStd(false)
+                .activation(Activation.IDENTITY)
+                .build(), input);
+    }
+
+    static void relu(ComputationGraphConfiguration.GraphBuilder gb, String name, String input) {
+        gb.addLayer(name, new ActivationLayer.Builder().activation(Activation.RELU).build(), input);
+    }
+
+    /** Identity shortcut, or 1x1 conv + BN ({@code downsample.0/.1}) when the shape changes. */
+    static String shortcut(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int out,
+                           int stride, String input) {
+        if (stride == 1 && in == out) {
+            return input;
+        }
+        conv(gb, name + ".downsample.0", in, out, 1, stride, 0, input);
+        bn(gb, name + ".downsample.1", out, name + ".downsample.0");
+        return name + ".downsample.1";
+    }
+
+    /** torchvision BasicBlock: conv3x3(stride)-bn-relu-conv3x3-bn, + shortcut, relu. Returns the output vertex. */
+    static String basicBlock(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int width,
+                             int stride, String input) {
+        conv(gb, name + ".conv1", in, width, 3, stride, 1, input);
+        bn(gb, name + ".bn1", width, name + ".conv1");
+        relu(gb, name + ".relu1", name + ".bn1");
+        conv(gb, name + ".conv2", width, width, 3, 1, 1, name + ".relu1");
+        bn(gb, name + ".bn2", width, name + ".conv2");
+        String identity = shortcut(gb, name, in, width, stride, input);
+        gb.addVertex(name + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), name + ".bn2", identity);
+        relu(gb, name + ".relu2", name + ".add");
+        return name + ".relu2";
+    }
+
+    /** torchvision Bottleneck (v1.5: stride on the 3x3): 1x1-bn-relu-3x3(stride)-bn-relu-1x1-bn, + shortcut, relu. */
+    static String bottleneck(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int width,
+                             int stride, String input) {
+        int out = width * 4;
+        conv(gb, name + ".conv1", in, width, 1, 1, 0, input);
+        bn(gb, name + ".bn1", width, name + ".conv1");
+        relu(gb, name + ".relu1", name + ".bn1");
+        conv(gb, name + ".conv2", width, width, 3, stride, 1, name + ".relu1");
+        bn(gb, name + ".bn2", width, name + ".conv2");
+        relu(gb, name + ".relu2", name + ".bn2");
+        conv(gb, name + ".conv3", width, out, 1, 1, 0, name + ".relu2");
+        bn(gb, name + ".bn3", out, name + ".conv3");
+        String identity = shortcut(gb, name, in, out, stride, input);
+        gb.addVertex(name + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), name + ".bn3", identity);
+        relu(gb, name + ".relu3", name + ".add");
+        return name + ".relu3";
+    }
+}
