@@ -1,0 +1,33 @@
+# Shared by the launchers: build on demand, the Java 17 flags, and the classpath of Spark's
+# provided jars (resolved by Maven once and cached in target/).
+# shellcheck shell=bash
+root="${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+
+JAVA17_OPENS="--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED \
+--add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
+--add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED \
+--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED \
+--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
+--add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED \
+--add-opens=java.base/sun.util.calendar=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false"
+export JAVA17_OPENS
+
+shaded_jar() {
+  echo "$root/target/spark-transfer.jar"
+}
+
+ensure_built() {
+  if [[ ! -f "$(shaded_jar)" || -n "$(find "$root/src/main" "$root/pom.xml" -newer "$(shaded_jar)" -print -quit)" ]]; then
+    echo "[spark-transfer] building $(shaded_jar) (mvn package -DskipTests)" >&2
+    (cd "$root" && mvn -B -q package -DskipTests) >&2
+  fi
+}
+
+provided_classpath() {
+  local file="$root/target/provided-classpath.txt"
+  if [[ ! -s "$file" || "$root/pom.xml" -nt "$file" ]]; then
+    (cd "$root" && mvn -B -q dependency:build-classpath -Dmdep.includeScope=provided \
+      -Dmdep.outputFile="$file") >&2
+  fi
+  cat "$file"
+}

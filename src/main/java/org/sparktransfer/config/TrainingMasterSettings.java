@@ -1,0 +1,42 @@
+package org.sparktransfer.config;
+
+import java.io.Serializable;
+
+/** The knobs of dl4j-spark's ParameterAveragingTrainingMaster, as the user set them. */
+public record TrainingMasterSettings(
+        int workers,
+        int batchSizePerWorker,
+        int averagingFrequency,
+        int prefetchBatches,
+        Repartition repartition,
+        RepartitionStrategy repartitionStrategy,
+        RddApproach rddApproach,
+        String storageLevel,
+        boolean averageUpdaters,
+        String exportDirectory) implements Serializable {
+
+    public enum Repartition { ALWAYS, NEVER, WHEN_WORKERS_DIFFER }
+
+    public enum RepartitionStrategy { BALANCED, APPROXIMATE_BALANCED, SPARK_DEFAULT }
+
+    /** Export writes minibatches to files once per fit (DL4J's recommendation); Direct keeps them in the RDD. */
+    public enum RddApproach { EXPORT, DIRECT }
+
+    public TrainingMasterSettings {
+        check(workers >= 0, "--workers must be >= 0 (0 = Spark's default parallelism), got " + workers);
+        check(batchSizePerWorker >= 1, "--batch-size must be >= 1, got " + batchSizePerWorker);
+        check(averagingFrequency >= 1, "--averaging-frequency must be >= 1, got " + averagingFrequency);
+        check(prefetchBatches >= 0, "--prefetch must be >= 0, got " + prefetchBatches);
+        try {
+            org.apache.spark.storage.StorageLevel.fromString(storageLevel);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--storage-level '" + storageLevel + "' is not a Spark storage level");
+        }
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

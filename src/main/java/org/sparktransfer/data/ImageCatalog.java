@@ -1,0 +1,174 @@
+package org.sparktransfer.data;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.util.SerializableConfiguration;
+import org.sparktransfer.io.Storage;
+import org.sparktransfer.jobs.UsageException;
+
+/**
+ * Lists the images of an {@link ImageSource} as rows of {@link ImageColumns#LISTED}. Folders are
+ * read with Spark's binaryFile source, which packs many small files into one task by size
+ * (spark.sql.files.maxPartitionBytes / openCostInBytes) and lists large trees in parallel.
+ */
+public final class ImageCatalog {
+    private final SparkSession spark;
+    private final Storage storage;
+
+    public ImageCatalog(SparkSession spark) {
+        this.spark = spark;
+        this.storage = new Storage(spark.sparkContext().hadoopConfiguration());
+    }
+
+    public Dataset<Row> list(ImageSource source, SplitAssigner splitter) {
+        return source.kind() == ImageSource.Kind.FOLDER
+                ? listFolder(source, splitter)
+                : listManifest(source, splitter);
+    }
+
+    private Dataset<Row> listFolder(ImageSource source, SplitAssigner splitter) {
+        Path root = storage.qualify(source.uri());
+        try {
+            if (!storage.exists(root)) {
+                throw new UsageException("image folder does not exist: " + root);
+            }
+        } catch (IOException e) {
+            throw new UsageException("cannot read image folder " + root + ": " + e.getMessage());
+        }
+        Dataset<Row> files = spark.read().format("binaryFile")
+                .option("recursiveFileLookup", "true")
+                .option("pathGlobFilter", source.globFilter())
+                .load(root.toString())
+                .select(col("path"), col("content"));
+        String rootPrefix = withTrailingSlash(root.toString());
+        return files.mapPartitions(new FolderRows(rootPrefix, splitter), Encoders.row(ImageColumns.LISTED));
+    }
+
+    private Dataset<Row> listManifest(ImageSource source, SplitAssigner splitter) {
+        Path manifest = storage.qualify(source.uri());
+        Dataset<Row> table = readManifest(manifest);
+        List<String> columns = List.of(table.columns());
+        if (!columns.contains("path")) {
+            throw new UsageException("manifest " + manifest + " has no 'path' column (columns: " + columns + ")");
+        }
+        Dataset<Row> selected = table.select(
+                col("path").cast("string"),
+                columns.contains("label") ? col("label").cast("string") : org.apache.spark.sql.functions.lit(null).cast("string").as("label"),
+                columns.contains("split") ? col("split").cast("string") : org.apache.spark.sql.functions.lit(null).cast("string").as("split"));
+        int partitions = Math.max(spark.sparkContext().defaultParallelism() * 4, 1);
+        String base = withTrailingSlash(manifest.getParent().toString());
+        return selected.repartition(partitions).mapPartitions(
+                new ManifestRows(base, splitter, new SerializableConfiguration(storage.conf())),
+                Encoders.row(ImageColumns.LISTED));
+    }
+
+    /** The distinct labels of a manifest, without reading any image. */
+    public Dataset<Row> manifestLabels(ImageSource source) {
+        Dataset<Row> table = readManifest(storage.qualify(source.uri()));
+        if (!List.of(table.columns()).contains("label")) {
+            throw new UsageException("manifest " + source.uri() + " has no 'label' column");
+        }
+        return table.select(col("label").cast("string")).where(col("label").isNotNull()).distinct();
+    }
+
+    private Dataset<Row> readManifest(Path manifest) {
+        try {
+            if (!storage.exists(manifest)) {
+                throw new UsageException("manifest does not exist: " + manifest);
+            }
+        } catch (IOException e) {
+            throw new UsageException("cannot read manifest " + manifest + ": " + e.getMessage());
+        }
+        String name = manifest.getName().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".csv") || name.endsWith(".csv.gz")) {
+            return spark.read().option("header", "true").option("mode", "FAILFAST").csv(manifest.toString());
+        }
+        return spark.read().parquet(manifest.toString());
+    }
+
+    static String withTrailingSlash(String s) {
+        return s.endsWith("/") ? s : s + "/";
+    }
+
+    /** binaryFile rows (path, content) to listed rows; the label is the first folder under the root. */
+    static final class FolderRows implements MapPartitionsFunction<Row, Row> {
+        private static final long serialVersionUID = 1L;
+        private final String rootPrefix;
+        private final SplitAssigner splitter;
+
+        FolderRows(String rootPrefix, SplitAssigner splitter) {
+            this.rootPrefix = rootPrefix;
+            this.splitter = splitter;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> input) {
+            return Iterators.map(input, r -> {
+                String path = r.getString(0);
+                String relative = path.startsWith(rootPrefix) ? path.substring(rootPrefix.length()) : path;
+                int slash = relative.indexOf('/');
+                String label = slash > 0 ? relative.substring(0, slash) : null;
+                return RowFactory.create(path, relative, label, splitter.assign(relative), r.get(1), null);
+            });
+        }
+    }
+
+    /** Manifest rows (path, label, split) to listed rows, reading each file's bytes on the executor. */
+    static final class ManifestRows implements MapPartitionsFunction<Row, Row> {
+        private static final long serialVersionUID = 1L;
+        private final String base;
+        private final SplitAssigner splitter;
+        private final SerializableConfiguration conf;
+
+        ManifestRows(String base, SplitAssigner splitter, SerializableConfiguration conf) {
+            this.base = base;
+            this.splitter = splitter;
+            this.conf = conf;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> input) {
+            Configuration hadoop = conf.value();
+            Storage storage = new Storage(hadoop);
+            return Iterators.map(input, r -> {
+                    String given = r.getString(0);
+                    if (given == null || given.isBlank()) {
+                        return RowFactory.create("", "", r.getString(1), null, null, "manifest row has an empty path");
+                    }
+                    boolean absolute = given.contains(":/") || given.startsWith("/");
+                    String relative = absolute ? given : given.replaceFirst("^\\./", "");
+                    String location = absolute ? given : base + relative;
+                    String split = r.getString(2) != null ? normalizeSplit(r.getString(2)) : splitter.assign(relative);
+                    try {
+                        Path p = storage.qualify(location);
+                        byte[] bytes = storage.readBytes(p);
+                        return RowFactory.create(p.toString(), relative, r.getString(1), split, bytes, null);
+                    } catch (IOException | RuntimeException e) {
+                        return RowFactory.create(location, relative, r.getString(1), split, null,
+                                e.getClass().getSimpleName() + ": " + e.getMessage());
+                    }
+            });
+        }
+
+        static String normalizeSplit(String split) {
+            String s = split.strip().toLowerCase(Locale.ROOT);
+            return switch (s) {
+                case "val", "valid", "validation" -> SplitAssigner.VALIDATION;
+                case "train", "training" -> SplitAssigner.TRAIN;
+                default -> s;
+            };
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package org.sparktransfer.inference;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.sparktransfer.io.ModelArtifact;
+import org.sparktransfer.io.Storage;
+
+/**
+ * Networks per executor JVM: each model is read from storage once per JVM, and every task that
+ * runs at the same time borrows its own copy, because a DL4J network is not safe to call from two
+ * threads. Copies are returned after the partition and reused by later tasks.
+ */
+public final class ModelCache {
+    private static final Map<String, ComputationGraph> LOADED = new ConcurrentHashMap<>();
+    private static final Map<String, Queue<ComputationGraph>> IDLE = new ConcurrentHashMap<>();
+
+    private ModelCache() {}
+
+    public static ComputationGraph borrow(String modelDir, Configuration conf) {
+        ComputationGraph idle = IDLE.computeIfAbsent(modelDir, k -> new ConcurrentLinkedQueue<>()).poll();
+        if (idle != null) {
+            return idle;
+        }
+        ComputationGraph original = LOADED.computeIfAbsent(modelDir, dir -> {
+            try {
+                return ModelArtifact.load(new Storage(conf), new Path(dir), false).network();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot load model " + dir, e);
+            }
+        });
+        synchronized (original) {
+            return original.clone();
+        }
+    }
+
+    public static void giveBack(String modelDir, ComputationGraph net) {
+        IDLE.computeIfAbsent(modelDir, k -> new ConcurrentLinkedQueue<>()).add(net);
+    }
+
+    /** How many times this JVM read a model from storage (for tests and logs). */
+    public static int loadedModels() {
+        return LOADED.size();
+    }
+}

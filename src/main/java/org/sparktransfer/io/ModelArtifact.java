@@ -1,0 +1,71 @@
+package org.sparktransfer.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.sparktransfer.data.ClassIndex;
+
+/**
+ * A model directory: {@code network.zip} (DL4J ModelSerializer, with updater state),
+ * {@code manifest.json} and {@code classes.txt}. It is written under a staging name and renamed
+ * into place, and the manifest is the last file written, so a directory without a manifest is
+ * never mistaken for a model.
+ */
+public final class ModelArtifact {
+    public static final String NETWORK = "network.zip";
+    public static final String MANIFEST = "manifest.json";
+    public static final String CLASSES = "classes.txt";
+
+    private final ComputationGraph network;
+    private final ModelManifest manifest;
+
+    public ModelArtifact(ComputationGraph network, ModelManifest manifest) {
+        this.network = network;
+        this.manifest = manifest;
+    }
+
+    public ComputationGraph network() {
+        return network;
+    }
+
+    public ModelManifest manifest() {
+        return manifest;
+    }
+
+    public ClassIndex classes() {
+        return new ClassIndex(manifest.classes());
+    }
+
+    public void save(Storage storage, Path dir, boolean withUpdater) throws IOException {
+        Path staging = storage.stagingSibling(dir);
+        storage.mkdirs(staging);
+        try (OutputStream out = storage.create(new Path(staging, NETWORK))) {
+            ModelSerializer.writeModel(network, out, withUpdater);
+        }
+        storage.writeString(new Path(staging, CLASSES), classes().toText());
+        storage.writeString(new Path(staging, MANIFEST), Json.write(manifest));
+        storage.publishDirectory(staging, dir);
+    }
+
+    public static boolean isArtifact(Storage storage, Path dir) throws IOException {
+        return storage.exists(new Path(dir, MANIFEST)) && storage.exists(new Path(dir, NETWORK));
+    }
+
+    public static ModelManifest readManifest(Storage storage, Path dir) throws IOException {
+        Path file = new Path(dir, MANIFEST);
+        if (!storage.exists(file)) {
+            throw new IOException("no model at " + dir + ": " + MANIFEST + " is missing (an unfinished or foreign directory)");
+        }
+        return Json.read(storage.readString(file), ModelManifest.class);
+    }
+
+    public static ModelArtifact load(Storage storage, Path dir, boolean withUpdater) throws IOException {
+        ModelManifest manifest = readManifest(storage, dir);
+        try (InputStream in = storage.open(new Path(dir, NETWORK))) {
+            return new ModelArtifact(ModelSerializer.restoreComputationGraph(in, withUpdater), manifest);
+        }
+    }
+}

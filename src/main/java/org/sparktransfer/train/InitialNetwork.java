@@ -1,0 +1,67 @@
+package org.sparktransfer.train;
+
+import java.io.IOException;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
+import org.deeplearning4j.nn.transferlearning.TransferLearning;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sparktransfer.config.TrainConfig;
+import org.sparktransfer.io.ModelArtifact;
+import org.sparktransfer.io.Storage;
+import org.sparktransfer.model.HeadReplacer;
+import org.sparktransfer.model.ResNetArch;
+import org.sparktransfer.model.ResNetFactory;
+
+
+/**
+ * The network a run starts from: pretrained weights (torchvision/timm safetensors, a DL4J zip, or
+ * an artifact of an earlier run) or, when none are given, a random initialisation that the log
+ * names as such. Then the head is sized to the data, the policy freezes the early stages, and the
+ * optimizer settings apply to what stays trainable.
+ */
+public final class InitialNetwork {
+    private static final Logger LOG = LoggerFactory.getLogger(InitialNetwork.class);
+
+    private InitialNetwork() {}
+
+    public record Result(ComputationGraph network, String weightsDescription) {}
+
+    public static Result create(TrainConfig config, int numClasses, Storage storage) throws IOException {
+        ResNetArch arch = config.arch();
+        int size = config.preprocessing().cropSize();
+        ComputationGraph net;
+        String described;
+        if (config.weightsUri() == null) {
+            net = ResNetFactory.build(arch, numClasses, size, config.seed());
+            described = "random initialisation (seed " + config.seed() + "), no pretrained weights";
+            LOG.warn("No --weights given: training {} from a random initialisation, NOT from ImageNet weights.", arch.cliName());
+        } else {
+            Path path = storage.qualify(config.weightsUri());
+            if (ModelArtifact.isArtifact(storage, path)) {
+                ModelArtifact earlier = ModelArtifact.load(storage, path, false);
+                if (!earlier.manifest().arch().equals(arch.cliName())) {
+                    throw new IllegalArgumentException("--weights " + path + " is a " + earlier.manifest().arch()
+                            + " model but --arch is " + arch.cliName());
+                }
+                net = earlier.manifest().classes().size() == numClasses
+                        ? earlier.network()
+                        : HeadReplacer.replaceHead(earlier.network(), numClasses, config.seed());
+                described = "model artifact " + path + " (" + earlier.manifest().modelId() + ")";
+            } else {
+                if (true) throw new UnsupportedOperationException("TEMP"); net = null;
+                described = config.weightsUri();
+            }
+            LOG.info("Starting {} from pretrained weights: {}", arch.cliName(), described);
+        }
+        ComputationGraph frozen = config.freeze().apply(net);
+        FineTuneConfiguration tune = new FineTuneConfiguration.Builder()
+                .updater(config.optimizer().updater(config.schedule().rate(0), config.momentum()))
+                .weightDecay(config.weightDecay(), true)
+                .seed(config.seed())
+                .build();
+        ComputationGraph tuned = new TransferLearning.GraphBuilder(frozen).fineTuneConfiguration(tune).build();
+        return new Result(tuned, described);
+    }
+}

@@ -1,0 +1,186 @@
+package org.sparktransfer.train;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Row;
+import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.api.RepartitionStrategy;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.DataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sparktransfer.config.TrainConfig;
+import org.sparktransfer.config.TrainingMasterSettings;
+import org.sparktransfer.data.ClassIndex;
+import org.sparktransfer.data.TensorBatcher;
+import org.sparktransfer.io.ModelArtifact;
+import org.sparktransfer.io.ModelManifest;
+import org.sparktransfer.jobs.ProjectVersion;
+
+/**
+ * Epoch after epoch of parameter-averaged fitting, distributed validation, checkpoint, and early
+ * stopping. A fresh training master per epoch, seeded from (seed, epoch), makes an epoch's
+ * shuffling depend only on where the run stands, so a resumed run repeats an uninterrupted one.
+ */
+final class TrainingLoop {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
+
+    private final JavaSparkContext jsc;
+    private final TrainConfig config;
+    private final ClassIndex classes;
+    private final String weightsDescription;
+    private final String fingerprint;
+    private final long trainCount;
+
+    TrainingLoop(JavaSparkContext jsc, TrainConfig config, ClassIndex classes, String weightsDescription,
+                 String fingerprint, long trainCount) {
+        this.jsc = jsc;
+        this.config = config;
+        this.classes = classes;
+        this.weightsDescription = weightsDescription;
+        this.fingerprint = fingerprint;
+        this.trainCount = trainCount;
+    }
+
+    CheckpointStore.LoopState run(ComputationGraph net, CheckpointStore.LoopState state, JavaRDD<Row> trainRows,
+                                  JavaRDD<Row> valRows, long valCount, CheckpointStore checkpoints) throws IOException {
+        List<EpochResult> history = new ArrayList<>(state.history());
+        double bestAccuracy = state.bestAccuracy();
+        int bestEpoch = state.bestEpoch();
+        int stale = state.epochsWithoutImprovement();
+        int epochs = config.epochs();
+        long started = System.nanoTime();
+        int startEpoch = state.completedEpochs();
+        int nc = classes.size();
+        int batch = config.master().batchSizePerWorker();
+        for (int epoch = startEpoch; epoch < epochs; epoch++) {
+            int shown = epoch + 1;
+            double lr = config.schedule().rate(epoch);
+            net.setLearningRate(lr);
+            ParameterAveragingTrainingMaster master = trainingMaster(epoch);
+            SparkComputationGraph sparkNet = new SparkComputationGraph(jsc, net, master);
+
+            jsc.setJobDescription(String.format("epoch %d/%d: train (%d images)", shown, epochs, trainCount));
+            TensorBatcher trainBatcher = new TensorBatcher(config.preprocessing(), TensorBatcher.Mode.TRAIN,
+                    config.seed(), epoch, batch, config.maxPixels());
+            long t0 = System.nanoTime();
+            sparkNet.fit(TrainPipeline.dataSets(trainRows, trainBatcher, nc));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            double trainLoss = sparkNet.getScore();
+            net = sparkNet.getNetwork();
+            master.deleteTempFiles(jsc);
+
+            Double valLoss = null;
+            Double valAccuracy = null;
+            Map<String, Double> recall = new TreeMap<>();
+            if (valCount > 0) {
+                jsc.setJobDescription(String.format("epoch %d/%d: validate (%d images)", shown, epochs, valCount));
+                TensorBatcher evalBatcher = new TensorBatcher(config.preprocessing(), TensorBatcher.Mode.EVAL,
+                        config.seed(), epoch, batch, config.maxPixels());
+                JavaRDD<DataSet> val = TrainPipeline.dataSets(valRows, evalBatcher, nc).persist(StorageLevel.MEMORY_AND_DISK_SER());
+                Evaluation eval = sparkNet.evaluate(val, classes.names());
+                valLoss = sparkNet.calculateScore(val, true);
+                val.unpersist();
+                valAccuracy = eval.accuracy();
+                for (int c = 0; c < nc; c++) {
+                    recall.put(classes.name(c), eval.recall(c, Double.NaN));
+                }
+            }
+            double metric = valAccuracy != null ? valAccuracy : -trainLoss;
+            boolean best = bestEpoch < 0 || metric > bestAccuracy;
+            if (best) {
+                bestAccuracy = metric;
+                bestEpoch = shown;
+                stale = 0;
+            } else {
+                stale++;
+            }
+            EpochResult result = new EpochResult(shown, trainLoss, valLoss, valAccuracy, lr, trainCount,
+                    trainCount / seconds, seconds, best);
+            history.add(result);
+            CheckpointStore.LoopState next = new CheckpointStore.LoopState(shown, history, bestAccuracy, bestEpoch, stale);
+            jsc.setJobDescription(String.format("epoch %d/%d: checkpoint", shown, epochs));
+            ModelManifest manifest = manifest(result, recall);
+            if (best) {
+                checkpoints.saveBest(new ModelArtifact(net, manifest));
+            }
+            checkpoints.save(new ModelArtifact(net, manifest), next);
+
+            double elapsed = (System.nanoTime() - started) / 1e9;
+            double eta = elapsed / (shown - startEpoch) * (epochs - shown);
+            LOG.info(String.format("epoch %d/%d  train_loss %.4f  val_loss %s  val_acc %s  lr %.5f  %.1f img/s  %.0fs  ETA %.0fs%s",
+                    shown, epochs, trainLoss, fmt(valLoss), fmt(valAccuracy), lr, trainCount / seconds, seconds, eta,
+                    best ? "  (best)" : ""));
+            if (!recall.isEmpty()) {
+                LOG.info("epoch {}/{} validation recall per class: {}", shown, epochs, recall);
+            }
+            state = next;
+            if (config.earlyStoppingPatience() > 0 && stale >= config.earlyStoppingPatience()) {
+                LOG.info("Early stopping after epoch {}: no better validation accuracy for {} epochs", shown, stale);
+                break;
+            }
+        }
+        jsc.setJobDescription(null);
+        return state;
+    }
+
+    private ModelManifest manifest(EpochResult e, Map<String, Double> recall) {
+        Map<String, Double> metrics = new TreeMap<>();
+        metrics.put("epoch", (double) e.epoch());
+        metrics.put("train_loss", e.trainLoss());
+        if (e.valAccuracy() != null) {
+            metrics.put("val_accuracy", e.valAccuracy());
+            metrics.put("val_loss", e.valLoss());
+        }
+        recall.forEach((k, v) -> metrics.put("val_recall." + k, v));
+        var pre = config.preprocessing();
+        return new ModelManifest(ModelManifest.FORMAT_VERSION, TrainPipeline.modelId(config), Instant.now().toString(),
+                ProjectVersion.get(), config.arch().cliName(), classes.names(), pre.cropSize(), pre.resizeSize(),
+                pre.mean(), pre.std(), config.freeze().cliName(), weightsDescription,
+                TrainPipeline.hyperParameters(config), fingerprint, metrics);
+    }
+
+    private ParameterAveragingTrainingMaster trainingMaster(int epoch) {
+        TrainingMasterSettings s = config.master();
+        int workers = s.workers() > 0 ? s.workers() : jsc.defaultParallelism();
+        ParameterAveragingTrainingMaster.Builder b = new ParameterAveragingTrainingMaster.Builder(workers, s.batchSizePerWorker())
+                .batchSizePerWorker(s.batchSizePerWorker())
+                .averagingFrequency(s.averagingFrequency())
+                .workerPrefetchNumBatches(s.prefetchBatches())
+                .saveUpdater(s.averageUpdaters())
+                .repartionData(switch (s.repartition()) {
+                    case ALWAYS -> Repartition.Always;
+                    case NEVER -> Repartition.Never;
+                    case WHEN_WORKERS_DIFFER -> Repartition.NumPartitionsWorkersDiffers;
+                })
+                .repartitionStrategy(switch (s.repartitionStrategy()) {
+                    case BALANCED -> RepartitionStrategy.Balanced;
+                    case APPROXIMATE_BALANCED -> RepartitionStrategy.ApproximateBalanced;
+                    case SPARK_DEFAULT -> RepartitionStrategy.SparkDefault;
+                })
+                .rddTrainingApproach(s.rddApproach() == TrainingMasterSettings.RddApproach.EXPORT
+                        ? RDDTrainingApproach.Export : RDDTrainingApproach.Direct)
+                .storageLevel(StorageLevel.fromString(s.storageLevel()))
+                .rngSeed(config.seed() * 1_000_003L + epoch)
+                .collectTrainingStats(false);
+        if (s.exportDirectory() != null) {
+            b.exportDirectory(s.exportDirectory());
+        }
+        return b.build();
+    }
+
+    private static String fmt(Double d) {
+        return d == null ? "n/a" : String.format("%.4f", d);
+    }
+}
