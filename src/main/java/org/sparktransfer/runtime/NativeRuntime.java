@@ -1,0 +1,36 @@
+package org.sparktransfer.runtime;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Puts ND4J/DL4J into their fast configuration in the JVM that calls it (driver or executor):
+ * DL4J's layer helpers on (oneDNN on CPU; off by default in M2.x) and ND4J's thread pools sized to
+ * the cores this JVM may use, not the machine's. Idempotent and cheap after the first call.
+ */
+public final class NativeRuntime {
+    private static final Logger LOG = LoggerFactory.getLogger(NativeRuntime.class);
+    /** DL4J reads this property each time it creates a layer helper; "true" is its default. */
+    public static final String HELPERS_DISABLE = "org.eclipse.deeplearning4j.helpers.disable";
+    private static final AtomicBoolean CONFIGURED = new AtomicBoolean();
+
+    private NativeRuntime() {}
+
+    /** @param threads the cores this JVM's tasks may use together (executor cores, or local[N]) */
+    public static void configure(int threads) {
+        if (System.getProperty(HELPERS_DISABLE) == null) {
+            System.setProperty(HELPERS_DISABLE, "false");
+        }
+        if (!CONFIGURED.compareAndSet(false, true)) {
+            return;
+        }
+        int t = Math.max(1, threads);
+        var env = Nd4j.getEnvironment();
+        env.setMaxThreads(t);
+        env.setMaxMasterThreads(t);
+        LOG.info("ND4J: backend {}, {} threads, DL4J layer helpers {}", Nd4j.getExecutioner().getEnvironmentInformation()
+                .getProperty("backend"), t, System.getProperty(HELPERS_DISABLE).equals("false") ? "on" : "off");
+    }
+}
