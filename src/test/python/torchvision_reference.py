@@ -76,6 +76,10 @@ def generate(out):
     save("bmp_rgb.bmp", rgb(224, 300, 15))
     save("gif_palette.gif", rgb(180, 120, 16).quantize(colors=64))
     save("tiff_rgb.tif", rgb(400, 260, 17), compression="tiff_lzw")
+    save("tiff_cmyk.tif", rgb(300, 310, 18).convert("CMYK"))
+    save("tiff_gray.tif", rgb(260, 300, 19).convert("L"), compression="tiff_deflate")
+    save("png_1bit.png", rgb(100, 90, 20).convert("1"))
+    save("png_4bit_palette.png", rgb(120, 80, 21).quantize(colors=16), bits=4)
     for o in range(2, 9):
         save("png_exif%d.png" % o, rgb(61, 37, 20 + o), exif=exif_bytes(o))
     with open(os.path.join(out, "manifest.txt"), "w") as f:
