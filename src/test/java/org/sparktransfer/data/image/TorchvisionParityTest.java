@@ -99,6 +99,37 @@ class TorchvisionParityTest {
         }
     }
 
+    /**
+     * Our crop-box sampler against torchvision's {@code RandomResizedCrop.get_params} (torch's RNG, so
+     * only distributions can agree): means of area fraction, log aspect ratio and box centre over 20,000
+     * draws, within about 4 standard errors of the difference of two means.
+     */
+    @Test
+    void cropBoxDistributionMatchesTorchvision() throws Exception {
+        TrainTransform train = new TrainTransform(Preprocessing.imagenetDefaults());
+        int n = 20000;
+        for (int[] size : new int[][] {{500, 375}, {1000, 200}, {240, 320}}) {
+            String[] ref = PythonReference.run(300, "crop_stats", "" + size[0], "" + size[1], "" + n).trim().split("\\s+");
+            double[] mine = new double[4];
+            SplittableRandom rng = new SplittableRandom(2024);
+            for (int k = 0; k < n; k++) {
+                int[] b = train.cropBox(size[0], size[1], rng);
+                mine[0] += (double) b[3] * b[2] / (size[0] * size[1]);
+                mine[1] += Math.log((double) b[3] / b[2]);
+                mine[2] += (b[1] + b[3] / 2.0) / size[0];
+                mine[3] += (b[0] + b[2] / 2.0) / size[1];
+            }
+            double[] tol = {0.012, 0.007, 0.01, 0.01};
+            String[] what = {"area fraction", "log ratio", "centre x", "centre y"};
+            for (int i = 0; i < 4; i++) {
+                double m = mine[i] / n;
+                double t = Double.parseDouble(ref[i]);
+                System.out.printf("%dx%d %-13s java %.4f torchvision %.4f%n", size[0], size[1], what[i], m, t);
+                assertEquals(t, m, tol[i], size[0] + "x" + size[1] + " mean " + what[i]);
+            }
+        }
+    }
+
     /** Same boxes through {@link TrainTransform#applyBox} and torchvision's {@code F.resized_crop}. */
     @Test
     void resizedCropEqualsTorchvision() throws Exception {
