@@ -6,6 +6,8 @@
                           eval tensor Resize(256)+CenterCrop(224)+ToTensor+Normalize (.f32, float32 CHW)
   resized_crop OUT SPEC   for lines "name top left height width size" in SPEC: F.resized_crop(..., BILINEAR)
                           + ToTensor + Normalize as float32 CHW into OUT/<name>.<top>_<left>_<h>_<w>.f32
+  crop_stats W H N        mean area fraction, log aspect ratio, box centre (x/W, y/H) of N
+                          RandomResizedCrop.get_params draws on a W x H image
   photos OUT N            N synthetic 500x375 "photos" (gradients + noise), JPEG quality 90
   bench DIR REPEAT        time open+convert+exif_transpose+eval transforms on DIR/*.jpg, 1 torch thread
 
@@ -76,6 +78,10 @@ def generate(out):
     save("bmp_rgb.bmp", rgb(224, 300, 15))
     save("gif_palette.gif", rgb(180, 120, 16).quantize(colors=64))
     save("tiff_rgb.tif", rgb(400, 260, 17), compression="tiff_lzw")
+    save("tiff_cmyk.tif", rgb(300, 310, 18).convert("CMYK"))
+    save("tiff_gray.tif", rgb(260, 300, 19).convert("L"), compression="tiff_deflate")
+    save("png_1bit.png", rgb(100, 90, 20).convert("1"))
+    save("png_4bit_palette.png", rgb(120, 80, 21).quantize(colors=16), bits=4)
     for o in range(2, 9):
         save("png_exif%d.png" % o, rgb(61, 37, 20 + o), exif=exif_bytes(o))
     with open(os.path.join(out, "manifest.txt"), "w") as f:
@@ -127,6 +133,17 @@ def resized_crop(out, spec):
         write_f32(os.path.join(out, "%s.%d_%d_%d_%d.f32" % (n, top, left, h, w)), post(res))
 
 
+def crop_stats(w, h, n):
+    torch.manual_seed(0)
+    img = Image.new("RGB", (w, h))
+    rrc = transforms.RandomResizedCrop(224)
+    stats = np.zeros(4)
+    for _ in range(n):
+        i, j, hh, ww = rrc.get_params(img, rrc.scale, rrc.ratio)
+        stats += [ww * hh / (w * h), np.log(ww / hh), (j + ww / 2) / w, (i + hh / 2) / h]
+    print(" ".join("%.6f" % v for v in stats / n))
+
+
 def photos(out, n):
     os.makedirs(out, exist_ok=True)
     for i in range(n):
@@ -169,6 +186,8 @@ if __name__ == "__main__":
         reference(sys.argv[2])
     elif cmd == "resized_crop":
         resized_crop(sys.argv[2], sys.argv[3])
+    elif cmd == "crop_stats":
+        crop_stats(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "photos":
         photos(sys.argv[2], int(sys.argv[3]))
     elif cmd == "bench":

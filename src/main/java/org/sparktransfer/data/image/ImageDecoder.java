@@ -10,6 +10,8 @@ import javax.imageio.stream.ImageInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBufferByte;
 import java.awt.image.DataBufferInt;
 import java.awt.image.DirectColorModel;
 import java.awt.image.IndexColorModel;
@@ -235,6 +237,10 @@ public final class ImageDecoder implements Serializable {
             }
             return out;
         }
+        if (bits == 8 && (csType == ColorSpace.TYPE_RGB || csType == ColorSpace.TYPE_GRAY)
+                && copyInterleavedBytes(r, nc, dst)) {
+            return out;
+        }
         if ((csType == ColorSpace.TYPE_RGB && nc == 3) || (csType == ColorSpace.TYPE_CMYK && nc == 4)) {
             boolean cmyk = csType == ColorSpace.TYPE_CMYK;
             int shift = Math.max(bits - 8, 0);
@@ -262,6 +268,54 @@ public final class ImageDecoder implements Serializable {
             }
         }
         return out;
+    }
+
+    /**
+     * Fast path for the common 8-bit interleaved layouts (JPEG's 3BYTE_BGR, gray, 4BYTE_ABGR): reads the
+     * byte array directly instead of going through the raster's per-sample accessors (a third of the
+     * decode time otherwise). Returns false when the layout is not a single-bank byte raster.
+     */
+    private static boolean copyInterleavedBytes(Raster r, int colorComponents, int[] dst) {
+        if (!(r.getDataBuffer() instanceof DataBufferByte) || !(r.getSampleModel() instanceof ComponentSampleModel)
+                || r.getDataBuffer().getNumBanks() != 1) {
+            return false;
+        }
+        ComponentSampleModel sm = (ComponentSampleModel) r.getSampleModel();
+        byte[] data = ((DataBufferByte) r.getDataBuffer()).getData();
+        int[] bandOffsets = sm.getBandOffsets();
+        int[] banks = sm.getBankIndices();
+        for (int bank : banks) {
+            if (bank != 0) {
+                return false;
+            }
+        }
+        int ps = sm.getPixelStride();
+        int ss = sm.getScanlineStride();
+        int w = r.getWidth();
+        int h = r.getHeight();
+        // Band offsets are added per sample below; getOffset(x, y) would include band 0's again.
+        int base = r.getDataBuffer().getOffset() + (r.getMinY() - r.getSampleModelTranslateY()) * ss
+                + (r.getMinX() - r.getSampleModelTranslateX()) * ps;
+        if (colorComponents == 1) {
+            int o = bandOffsets[0];
+            for (int y = 0; y < h; y++) {
+                int p = base + y * ss + o;
+                for (int x = 0; x < w; x++, p += ps) {
+                    dst[y * w + x] = (data[p] & 0xFF) * 0x010101;
+                }
+            }
+        } else {
+            int or = bandOffsets[0];
+            int og = bandOffsets[1];
+            int ob = bandOffsets[2];
+            for (int y = 0; y < h; y++) {
+                int p = base + y * ss;
+                for (int x = 0; x < w; x++, p += ps) {
+                    dst[y * w + x] = (data[p + or] & 0xFF) << 16 | (data[p + og] & 0xFF) << 8 | (data[p + ob] & 0xFF);
+                }
+            }
+        }
+        return true;
     }
 
     /** PIL's MULDIV255: round(a * b / 255) with integer arithmetic. */
