@@ -49,6 +49,7 @@ public final class TensorBatcher implements Serializable {
 
     /** Rows must have path at 0, label_index at 1 and content at 2. */
     public Iterator<TensorBatch> batches(Iterator<Row> rows) {
+        org.sparktransfer.runtime.NativeRuntime.configureForTask();
         ImageDecoder decoder = new ImageDecoder(maxPixels);
         EvalTransform eval = new EvalTransform(preprocessing);
         TrainTransform train = new TrainTransform(preprocessing);

@@ -3,6 +3,7 @@ package org.sparktransfer.io;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.sparktransfer.runtime.NativeRuntime;
 
 /**
  * Creates the SparkSession of a job with the settings dl4j-spark needs on Spark 3.5. Settings a
@@ -22,6 +23,36 @@ public final class SparkSessions {
             "spark.sql.parquet.compression.codec", "snappy",
             "spark.ui.showConsoleProgress", "false");
 
+    /**
+     * A session and whether the caller owns it: a job started by spark-submit creates (and stops)
+     * its own; a job called inside a running application (tests, notebooks) borrows the active one.
+     */
+    public record Handle(SparkSession spark, boolean owned) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (owned) {
+                spark.stop();
+            }
+        }
+    }
+
+    public static Handle open(String appName) {
+        scala.Option<SparkSession> active = SparkSession.getActiveSession();
+        if (active.isEmpty()) {
+            active = SparkSession.getDefaultSession();
+        }
+        if (active.isDefined()) {
+            for (var e : REQUIRED.entrySet()) {
+                String v = active.get().sparkContext().getConf().get(e.getKey(), null);
+                if (!e.getValue().equals(v)) {
+                    throw new IllegalStateException("the running SparkSession must be created with " + e.getKey() + "=" + e.getValue());
+                }
+            }
+            return new Handle(active.get(), false);
+        }
+        return new Handle(create(appName), true);
+    }
+
     public static SparkSession create(String appName) {
         SparkConf conf = new SparkConf(true);
         if (!conf.contains("spark.master")) {
@@ -31,6 +62,11 @@ public final class SparkSessions {
         conf.setIfMissing("spark.app.name", appName);
         DEFAULTS.forEach(conf::setIfMissing);
         REQUIRED.forEach(conf::set);
+        // Executors are separate JVMs on a cluster: they need the same DL4J helper switch.
+        String opts = conf.get("spark.executor.extraJavaOptions", "");
+        if (!opts.contains(NativeRuntime.HELPERS_DISABLE)) {
+            conf.set("spark.executor.extraJavaOptions", (opts + " -D" + NativeRuntime.HELPERS_DISABLE + "=false").strip());
+        }
         return SparkSession.builder().config(conf).getOrCreate();
     }
 }

@@ -3,7 +3,6 @@ package org.sparktransfer.jobs;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
 import java.util.List;
-import org.apache.spark.sql.SparkSession;
 import org.sparktransfer.config.PredictConfig;
 import org.sparktransfer.data.ImageSource;
 import org.sparktransfer.inference.PredictPipeline;
@@ -99,12 +98,9 @@ public final class PredictCommand extends JobCommand {
 
     @Override
     protected ExitCode execute() throws Exception {
-        SparkSession spark = SparkSessions.create("PredictJob");
-        try {
-            new PredictPipeline(spark, config).run();
+        try (SparkSessions.Handle session = SparkSessions.open("PredictJob")) {
+            new PredictPipeline(session.spark(), config).run();
             return ExitCode.OK;
-        } finally {
-            spark.stop();
         }
     }
 }

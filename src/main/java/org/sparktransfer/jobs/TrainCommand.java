@@ -3,7 +3,6 @@ package org.sparktransfer.jobs;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
-import org.apache.spark.sql.SparkSession;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.config.TrainingMasterSettings;
 import org.sparktransfer.data.ImageSource;
@@ -197,12 +196,9 @@ public final class TrainCommand extends JobCommand {
                     config.preprocessing().cropSize()));
             return ExitCode.OK;
         }
-        SparkSession spark = SparkSessions.create("TrainJob " + config.runName());
-        try {
-            new TrainPipeline(spark, config).run();
+        try (SparkSessions.Handle session = SparkSessions.open("TrainJob " + config.runName())) {
+            new TrainPipeline(session.spark(), config).run();
             return ExitCode.OK;
-        } finally {
-            spark.stop();
         }
     }
 }

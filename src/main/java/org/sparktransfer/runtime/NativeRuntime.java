@@ -18,6 +18,17 @@ public final class NativeRuntime {
 
     private NativeRuntime() {}
 
+    /**
+     * Inside a Spark task: ND4J threads = spark.task.cpus, so that the tasks an executor runs at
+     * once share its cores instead of each starting a pool the size of the machine. Give deep
+     * learning executors spark.task.cpus = spark.executor.cores to run one multi-threaded worker.
+     */
+    public static void configureForTask() {
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        int cpus = env == null ? Runtime.getRuntime().availableProcessors() : env.conf().getInt("spark.task.cpus", 1);
+        configure(cpus);
+    }
+
     /** @param threads the cores this JVM's tasks may use together (executor cores, or local[N]) */
     public static void configure(int threads) {
         if (System.getProperty(HELPERS_DISABLE) == null) {

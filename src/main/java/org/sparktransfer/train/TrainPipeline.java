@@ -114,6 +114,7 @@ public final class TrainPipeline {
         JavaRDD<Row> valRows = bySplit(good, SplitAssigner.VALIDATION).persist(level);
         checked.unpersist();
 
+        org.sparktransfer.runtime.NativeRuntime.configure(Runtime.getRuntime().availableProcessors());
         InitialNetwork.Result initial = InitialNetwork.create(config, classes.size(), storage);
         ComputationGraph net = initial.network();
         CheckpointStore.LoopState state = new CheckpointStore.LoopState(0, new ArrayList<>(), -1, -1, 0);
