@@ -86,6 +86,23 @@ public final class TorchvisionWeights {
         }
     }
 
+    /**
+     * The graph's weights as a torchvision state dict (float32, PyTorch layouts; no num_batches_tracked),
+     * e.g. to write with {@link SafetensorsWriter} for use from PyTorch.
+     */
+    public static Map<String, SafetensorsReader.Tensor> stateDict(ComputationGraph g) {
+        Map<String, SafetensorsReader.Tensor> out = new LinkedHashMap<>();
+        for (Target t : targets(g, true)) {
+            INDArray p = g.getLayer(t.vertex()).getParam(t.param());
+            if (t.transpose()) {
+                p = p.transpose();
+            }
+            float[] data = p.dup('c').reshape('c', t.torchShape()).data().asFloat();
+            out.put(t.key(), new SafetensorsReader.Tensor(t.key(), "F32", t.torchShape(), data));
+        }
+        return out;
+    }
+
     /** State-dict keys and PyTorch shapes the graph expects, in graph order (without num_batches_tracked). */
     public static Map<String, long[]> expectedShapes(ComputationGraph g, boolean includeHead) {
         Map<String, long[]> out = new LinkedHashMap<>();
