@@ -4,6 +4,7 @@ fixed inputs, and the expected logits and pooled features as raw little-endian f
 
 Usage: /usr/bin/python3 make_resnet_parity.py OUT_DIR
 """
+import copy
 import json
 import os
 import struct
@@ -56,9 +57,16 @@ def make_model(arch, seed):
     torch.manual_seed(seed)
     model = getattr(torchvision.models, arch)(weights=None, num_classes=NUM_CLASSES)
     with torch.no_grad():
-        for m in model.modules():
+        last_bn = "bn3" if arch == "resnet50" else "bn2"
+        for name, m in model.named_modules():
             if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
+                # Small scales on each residual branch's last BN, as in trained ResNets: a random ResNet-50
+                # otherwise amplifies float32 rounding ~10x (PyTorch's own f32-vs-f64 gap reached 4e-5), and
+                # the tolerance should measure the Java implementation, not that amplification.
+                if name.endswith(last_bn):
+                    m.weight.uniform_(0.1, 0.5)
+                else:
+                    m.weight.uniform_(0.5, 1.5)
                 m.bias.normal_(0.0, 0.1)
                 m.momentum = None  # cumulative average over the calibration batches below
         # Real running statistics: a few train-mode passes on random data.
@@ -70,6 +78,9 @@ def make_model(arch, seed):
 
 
 def outputs(model, x):
+    # Reference in float64, so the tolerance measures the Java float32 error, not PyTorch's own rounding.
+    model = copy.deepcopy(model).double()
+    x = x.double()
     with torch.no_grad():
         feats = {}
         h = model.avgpool.register_forward_hook(lambda m, i, o: feats.setdefault("f", torch.flatten(o, 1)))
