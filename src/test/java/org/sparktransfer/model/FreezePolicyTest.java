@@ -150,5 +150,16 @@ class FreezePolicyTest {
         double bound = 1 / Math.sqrt(512);
         assertTrue(h.getLayer("fc").params().amaxNumber().doubleValue() <= bound);
         assertEquals(1_539L + 512 * 4 + 4, ModelSummary.counts(h).trainable());
+        // The new head trains with the graph's updater, and training it leaves the frozen backbone alone.
+        assertEquals(((org.deeplearning4j.nn.conf.layers.BaseLayer) g.getLayer("fc").conf().getLayer()).getIUpdater(),
+                ((org.deeplearning4j.nn.conf.layers.BaseLayer) h.getLayer("fc").conf().getLayer()).getIUpdater());
+        float[] backbone = bits(h.getLayer("layer4.1.bn2").params());
+        float[] head = bits(h.getLayer("fc").params());
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 2, 7);
+        y.putScalar(0, 1, 1f);
+        y.putScalar(1, 6, 1f);
+        h.fit(new DataSet(Nd4j.randn(DataType.FLOAT, 2, 3, SIZE, SIZE), y));
+        assertArrayEquals(backbone, bits(h.getLayer("layer4.1.bn2").params()));
+        assertFalse(java.util.Arrays.equals(head, bits(h.getLayer("fc").params())));
     }
 }
