@@ -1,6 +1,7 @@
 package org.sparktransfer.model;
 
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -19,9 +20,18 @@ public final class HeadReplacer {
             throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
         }
         ResNetArch arch = ResNetFactory.detect(g);
+        // A layer added through TransferLearning gets DL4J's defaults (plain Sgd 1e-3), not the graph's
+        // updater: clone the old head's configuration (updater, regularisation, loss) and only resize it.
+        org.deeplearning4j.nn.conf.layers.Layer old = g.getLayer(ResNetFactory.FC).conf().getLayer();
+        if (old instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer f) {
+            old = f.getLayer();
+        }
+        FeedForwardLayer head = (FeedForwardLayer) old.clone();
+        head.setNIn(arch.featureDim());
+        head.setNOut(numClasses);
         ComputationGraph out = new TransferLearning.GraphBuilder(g)
                 .removeVertexKeepConnections(ResNetFactory.FC)
-                .addLayer(ResNetFactory.FC, ResNetFactory.head(arch.featureDim(), numClasses), ResNetFactory.AVGPOOL)
+                .addLayer(ResNetFactory.FC, head, ResNetFactory.AVGPOOL)
                 .setOutputs(ResNetFactory.FC)
                 .build();
         initHead(out, seed);

@@ -14,7 +14,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * A torchinfo-style table: per vertex its input and output shapes, parameter count and trainability, then
@@ -86,10 +85,10 @@ public final class ModelSummary {
         Map<String, InputType> types = conf.getLayerActivationTypes(false, false, in);
         Map<String, List<String>> inputs = conf.getVertexInputs();
 
-        String fmt = "%-28s %-22s %-20s %-20s %12s %-9s%n";
+        String fmt = "%-28s %-22s %-24s %-20s %12s %-9s%n";
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(fmt, "Layer (name)", "Type", "Input Shape", "Output Shape", "Param #", "Trainable"));
-        sb.append("=".repeat(116)).append('\n');
+        sb.append("=".repeat(120)).append('\n');
         for (int idx : g.topologicalSortOrder()) {
             GraphVertex v = g.getVertices()[idx];
             String name = v.getVertexName();
@@ -108,15 +107,22 @@ public final class ModelSummary {
                     trainable = isFrozen(l) ? "False" : "True";
                 }
             } else {
-                type = v.getClass().getSimpleName().replace("Vertex", "");
+                org.deeplearning4j.nn.conf.graph.GraphVertex cv = conf.getVertices().get(name);
+                if (cv instanceof org.deeplearning4j.nn.conf.graph.FrozenVertex f) {
+                    cv = f.getUnderlying();
+                }
+                type = cv.getClass().getSimpleName();
             }
-            List<String> ins = inputs.getOrDefault(name, List.of());
-            String inShape = ins.stream().map(i -> shape(types.containsKey(i) ? types.get(i) : in))
-                    .collect(Collectors.joining(" "));
+            List<String> inShapes = inputs.getOrDefault(name, List.of()).stream()
+                    .map(i -> shape(types.containsKey(i) ? types.get(i) : in)).distinct().toList();
+            int nIn = inputs.getOrDefault(name, List.of()).size();
+            // Elementwise add: both inputs have one shape; "2 x [..]" keeps the columns aligned.
+            String inShape = inShapes.size() == 1 && nIn > 1 ? nIn + " x " + inShapes.get(0)
+                    : String.join(" ", inShapes);
             sb.append(String.format(fmt, name, type, inShape, shape(types.get(name)), params, trainable));
         }
         Counts c = counts(g);
-        sb.append("=".repeat(116)).append('\n');
+        sb.append("=".repeat(120)).append('\n');
         sb.append(String.format("Total params: %,d%n", c.total()));
         sb.append(String.format("Trainable params: %,d%n", c.trainable()));
         sb.append(String.format("Non-trainable params: %,d%n", c.nonTrainable()));

@@ -125,6 +125,16 @@ public final class ResNetFactory {
                 + g.getConfiguration().getVertices().keySet().stream().limit(12).toList() + " ...)");
     }
 
+    /**
+     * Pre-softmax scores (what PyTorch's model returns) from pooled features ({@code avgpool} activations):
+     * DL4J's OutputLayer only exposes softmax probabilities.
+     */
+    public static org.nd4j.linalg.api.ndarray.INDArray logits(ComputationGraph g,
+                                                              org.nd4j.linalg.api.ndarray.INDArray pooled) {
+        org.deeplearning4j.nn.api.Layer fc = g.getLayer(FC);
+        return pooled.mmul(fc.getParam("W")).addiRowVector(fc.getParam("b"));
+    }
+
     /** The classifier layer configuration: softmax output with multi-class cross-entropy. */
     public static OutputLayer head(int featureDim, int numClasses) {
         return new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
