@@ -10,10 +10,9 @@ import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.io.ModelArtifact;
 import org.sparktransfer.io.Storage;
-import org.sparktransfer.model.HeadReplacer;
 import org.sparktransfer.model.ResNetArch;
 import org.sparktransfer.model.ResNetFactory;
-
+import org.sparktransfer.model.WeightSources;
 
 /**
  * The network a run starts from: pretrained weights (torchvision/timm safetensors, a DL4J zip, or
@@ -41,16 +40,10 @@ public final class InitialNetwork {
             Path path = storage.qualify(config.weightsUri());
             if (ModelArtifact.isArtifact(storage, path)) {
                 ModelArtifact earlier = ModelArtifact.load(storage, path, false);
-                if (!earlier.manifest().arch().equals(arch.cliName())) {
-                    throw new IllegalArgumentException("--weights " + path + " is a " + earlier.manifest().arch()
-                            + " model but --arch is " + arch.cliName());
-                }
-                net = earlier.manifest().classes().size() == numClasses
-                        ? earlier.network()
-                        : HeadReplacer.replaceHead(earlier.network(), numClasses, config.seed());
+                net = WeightSources.fromGraph(earlier.network(), arch, numClasses, config.seed());
                 described = "model artifact " + path + " (" + earlier.manifest().modelId() + ")";
             } else {
-                if (true) throw new UnsupportedOperationException("TEMP"); net = null;
+                net = WeightSources.loadBackbone(config.weightsUri(), arch, numClasses, size, config.seed(), storage.conf());
                 described = config.weightsUri();
             }
             LOG.info("Starting {} from pretrained weights: {}", arch.cliName(), described);
