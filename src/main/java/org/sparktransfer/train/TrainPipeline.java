@@ -125,7 +125,7 @@ public final class TrainPipeline {
             LOG.info("Resuming {} after epoch {} from {}", config.runName(), state.completedEpochs(), latest.get());
         }
 
-        TrainingLoop loop = new TrainingLoop(jsc, config, classes, initial.weightsDescription(), fingerprint, trainCount);
+        TrainingLoop loop = new TrainingLoop(runDir, jsc, config, classes, initial.weightsDescription(), fingerprint, trainCount);
         state = loop.run(net, state, trainRows, valRows, valCount, checkpoints);
 
         Path modelDir = new Path(runDir, "model");
@@ -145,6 +145,7 @@ public final class TrainPipeline {
         OutputTables.writeRows(spark, historyRows, OutputTables.HISTORY_SCHEMA, new Path(runDir, OutputTables.HISTORY).toString());
         trainRows.unpersist();
         valRows.unpersist();
+        storage.delete(new Path(runDir, "tmp-export"));
         storage.writeString(new Path(runDir, SUCCESS), Instant.now().toString() + "\n");
         LOG.info("Run {} complete: model {} (best epoch {}, validation accuracy {})", config.runName(), modelDir,
                 state.bestEpoch(), state.bestAccuracy());

@@ -42,9 +42,11 @@ final class TrainingLoop {
     private final String weightsDescription;
     private final String fingerprint;
     private final long trainCount;
+    private final org.apache.hadoop.fs.Path runDir;
 
-    TrainingLoop(JavaSparkContext jsc, TrainConfig config, ClassIndex classes, String weightsDescription,
+    TrainingLoop(org.apache.hadoop.fs.Path runDir, JavaSparkContext jsc, TrainConfig config, ClassIndex classes, String weightsDescription,
                  String fingerprint, long trainCount) {
+        this.runDir = runDir;
         this.jsc = jsc;
         this.config = config;
         this.classes = classes;
@@ -174,9 +176,8 @@ final class TrainingLoop {
                 .storageLevel(StorageLevel.fromString(s.storageLevel()))
                 .rngSeed(config.seed() * 1_000_003L + epoch)
                 .collectTrainingStats(false);
-        if (s.exportDirectory() != null) {
-            b.exportDirectory(s.exportDirectory());
-        }
+        // On the run's own file system by default: shared by all executors when the output is on HDFS/S3.
+        b.exportDirectory(s.exportDirectory() != null ? s.exportDirectory() : new org.apache.hadoop.fs.Path(runDir, "tmp-export").toString());
         return b.build();
     }
 

@@ -1,0 +1,104 @@
+package org.sparktransfer.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+
+/** Parse-only tests of the job command lines: help, defaults, and one-line errors with exit code 2. */
+class CliTest {
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(Callable<Integer> command, String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Cli.run(command, args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void helpListsEveryOptionWithItsDefault() {
+        for (Callable<Integer> cmd : new Callable[] {new TrainCommand(), new PredictCommand(), new ImportModelCommand()}) {
+            Run r = run(cmd, "--help");
+            assertEquals(0, r.code());
+            CommandLine.Model.CommandSpec spec = new CommandLine(cmd).getCommandSpec();
+            String flat = r.out().replaceAll("\\s+", ""); // help text wraps anywhere
+            for (OptionSpec o : spec.options()) {
+                assertTrue(r.out().contains(o.longestName()), o.longestName() + " missing from --help of " + spec.name());
+                if (o.defaultValue() != null) {
+                    assertTrue(flat.contains("default:" + o.defaultValue().replaceAll("\\s+", "")),
+                            o.longestName() + " does not show its default " + o.defaultValue() + " in " + spec.name());
+                }
+            }
+        }
+    }
+
+    @Test
+    void missingRequiredOptionIsOneLineAndExit2() {
+        Run r = run(new TrainCommand(), "--images", "/tmp/x");
+        assertEquals(ExitCode.USAGE_ERROR.code(), r.code());
+        assertTrue(r.err().startsWith("error: Missing required option: '--output=URI'"), r.err());
+        assertEquals(2, r.err().strip().lines().count(), "one error line plus the --help hint: " + r.err());
+    }
+
+    @Test
+    void badChoiceNamesTheChoices() {
+        Run r = run(new TrainCommand(), "--images", "/tmp/x", "--output", "/tmp/o", "--freeze", "layer9", "--summary");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("layer9") && r.err().contains("backbone"), r.err());
+
+        Run arch = run(new PredictCommand(), "--model", "m", "--images", "i", "--output", "o", "--run-date", "28.11.2026");
+        assertEquals(2, arch.code());
+        assertTrue(arch.err().contains("--run-date must be YYYY-MM-DD"), arch.err());
+    }
+
+    @Test
+    void invalidNumbersAreRejectedBeforeSparkStarts() {
+        Run r = run(new TrainCommand(), "--images", "/tmp/x", "--output", "/tmp/o", "--val-fraction", "1.5");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--val-fraction must be in [0, 1)"), r.err());
+        Run both = run(new TrainCommand(), "--images", "/tmp/x", "--manifest", "/tmp/m.csv", "--output", "/tmp/o");
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("mutually exclusive"), both.err());
+    }
+
+    @Test
+    void defaultsBecomeTheTypedConfiguration() throws Exception {
+        TrainCommand cmd = new TrainCommand();
+        new CommandLine(cmd).setCaseInsensitiveEnumValuesAllowed(true).parseArgs("--images", "/data", "--output", "/runs",
+                "--run-name", "r1", "--optimizer", "adam");
+        cmd.validate();
+        var c = cmd.config();
+        assertEquals("resnet18", c.arch().cliName());
+        assertEquals("layer2", c.freeze().cliName());
+        assertEquals(224, c.preprocessing().cropSize());
+        assertEquals(256, c.preprocessing().resizeSize());
+        assertEquals(16, c.master().batchSizePerWorker());
+        assertEquals(org.sparktransfer.train.OptimizerKind.ADAM, c.optimizer());
+        assertEquals("r1", c.runName());
+    }
+
+    @Test
+    void summaryPrintsPyTorchParameterCountsWithoutSpark() {
+        Run r = run(new TrainCommand(), "--images", "/tmp/x", "--output", "/tmp/o", "--summary", "--freeze", "backbone");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("11,689,512"), r.out());
+        assertTrue(r.out().contains("513,000"), "1000-class head trainable with the backbone frozen: " + r.out());
+    }
+}
