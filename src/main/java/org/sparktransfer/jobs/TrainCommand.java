@@ -64,6 +64,10 @@ public final class TrainCommand extends JobCommand {
     @Option(names = "--resize-size", defaultValue = "256", description = "Shorter side before the centre crop at evaluation (default: ${DEFAULT-VALUE}).")
     int resizeSize;
 
+    @Option(names = "--crop-scale", defaultValue = "0.08,1.0", split = ",", paramLabel = "MIN,MAX",
+            description = "RandomResizedCrop area range as a share of the image; raise MIN for small images (default: ${DEFAULT-VALUE}).")
+    List<Double> cropScale;
+
     @Option(names = "--epochs", defaultValue = "5", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
@@ -172,7 +176,9 @@ public final class TrainCommand extends JobCommand {
                 ? ImageSource.folder(input.images, extensions)
                 : ImageSource.manifest(input.manifest);
         try {
-            Preprocessing pre = Preprocessing.builder().resizeSize(resizeSize).cropSize(imageSize).build();
+            require(cropScale.size() == 2, "--crop-scale takes MIN,MAX, got " + cropScale);
+            Preprocessing pre = Preprocessing.builder().resizeSize(resizeSize).cropSize(imageSize)
+                    .scale(cropScale.get(0), cropScale.get(1)).build();
             TrainingMasterSettings tm = new TrainingMasterSettings(workers, batchSize, averagingFrequency, prefetch,
                     repartition, repartitionStrategy, rddApproach, storageLevel, averageUpdaters, exportDir);
             LearningRateSchedule lr = new LearningRateSchedule(schedule, learningRate, warmupEpochs, epochs, stepEpochs, gamma);
