@@ -28,7 +28,16 @@ public record TrainConfig(
         double maxRejectFraction,
         long maxPixels,
         int earlyStoppingPatience,
+        StoppingMetric earlyStoppingMetric,
+        ClassWeights classWeights,
+        boolean cacheFeatures,
         boolean resume) implements Serializable {
+
+    /** The validation metric that picks the best epoch and drives early stopping. */
+    public enum StoppingMetric { ACCURACY, LOSS }
+
+    /** NONE: plain cross-entropy; BALANCED: weights n / (classes * n_c), as scikit-learn's "balanced". */
+    public enum ClassWeights { NONE, BALANCED }
 
     public TrainConfig {
         if (epochs < 1) {

@@ -149,8 +149,20 @@ public final class TrainCommand extends JobCommand {
     List<String> extensions;
 
     @Option(names = "--early-stopping-patience", defaultValue = "0",
-            description = "Stop after this many epochs without a better validation accuracy; 0 = off (default: ${DEFAULT-VALUE}).")
+            description = "Stop after this many epochs without a better validation metric; 0 = off (default: ${DEFAULT-VALUE}).")
     int patience;
+
+    @Option(names = "--early-stopping-metric", defaultValue = "ACCURACY",
+            description = "Validation metric that picks the best epoch and drives early stopping: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    TrainConfig.StoppingMetric stoppingMetric;
+
+    @Option(names = "--class-weights", defaultValue = "NONE",
+            description = "Loss weights per class for imbalanced data: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    TrainConfig.ClassWeights classWeights;
+
+    @Option(names = "--cache-features", defaultValue = "true", negatable = true, fallbackValue = "true",
+            description = "With --freeze backbone: run the backbone once per image and train the head on cached features (default: ${DEFAULT-VALUE}).")
+    boolean cacheFeatures;
 
     @Option(names = "--resume", description = "Continue the run from its latest checkpoint.")
     boolean resume;
@@ -183,7 +195,7 @@ public final class TrainCommand extends JobCommand {
                     repartition, repartitionStrategy, rddApproach, storageLevel, averageUpdaters, exportDir);
             LearningRateSchedule lr = new LearningRateSchedule(schedule, learningRate, warmupEpochs, epochs, stepEpochs, gamma);
             config = new TrainConfig(source, output, name, a, weights, f, pre, epochs, optimizer, momentum,
-                    weightDecay, lr, tm, validationFraction, seed, maxRejectFraction, maxPixels, patience, resume);
+                    weightDecay, lr, tm, validationFraction, seed, maxRejectFraction, maxPixels, patience, stoppingMetric, classWeights, cacheFeatures, resume);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -40,6 +40,7 @@ import org.sparktransfer.io.Storage;
 import org.sparktransfer.jobs.DataQualityException;
 import org.sparktransfer.jobs.ProjectVersion;
 import org.sparktransfer.jobs.UsageException;
+import org.sparktransfer.model.FreezePolicy;
 
 /**
  * The training run: list and check the images, split them, fine-tune with parameter averaging
@@ -110,23 +111,32 @@ public final class TrainPipeline {
         String fingerprint = fingerprint(checked);
 
         Dataset<Row> good = checked.filter(col(ImageColumns.REJECT_REASON).isNull());
-        JavaRDD<Row> trainRows = bySplit(good, SplitAssigner.TRAIN).persist(level);
-        JavaRDD<Row> valRows = bySplit(good, SplitAssigner.VALIDATION).persist(level);
-        checked.unpersist();
-
         org.sparktransfer.runtime.NativeRuntime.configure(Runtime.getRuntime().availableProcessors());
         InitialNetwork.Result initial = InitialNetwork.create(config, classes.size(), storage);
-        ComputationGraph net = initial.network();
+        ComputationGraph full = initial.network();
+        EpochData epochData;
+        ComputationGraph fitted;
+        if (config.freeze() == FreezePolicy.BACKBONE && config.cacheFeatures()) {
+            epochData = FeatureCache.prepare(spark, storage, runDir, config, classes, full, good);
+            fitted = FeatureCache.headOf(full, config, config.arch().featureDim(), classes.size());
+        } else {
+            // Projections of the persisted checked rows: each epoch re-decodes, nothing is listed twice.
+            epochData = new ImageEpochData(config, bySplit(good, SplitAssigner.TRAIN),
+                    bySplit(good, SplitAssigner.VALIDATION), classes.size());
+            fitted = full;
+        }
         CheckpointStore.LoopState state = new CheckpointStore.LoopState(0, new ArrayList<>(), -1, -1, 0);
         if (latest.isPresent()) {
             state = checkpoints.readState(latest.get());
-            ComputationGraph restored = checkpoints.readModel(latest.get()).network();
-            net = restored;
+            fitted = checkpoints.readModel(latest.get()).network();
             LOG.info("Resuming {} after epoch {} from {}", config.runName(), state.completedEpochs(), latest.get());
+        } else if (config.classWeights() == TrainConfig.ClassWeights.BALANCED) {
+            ClassWeighting.applyBalanced(fitted, classes, data.goodBySplitAndLabel().get(SplitAssigner.TRAIN));
         }
 
         TrainingLoop loop = new TrainingLoop(runDir, jsc, config, classes, initial.weightsDescription(), fingerprint, trainCount);
-        state = loop.run(net, state, trainRows, valRows, valCount, checkpoints);
+        state = loop.run(fitted, state, epochData, valCount, checkpoints);
+        checked.unpersist();
 
         Path modelDir = new Path(runDir, "model");
         ModelManifest manifest;
@@ -143,8 +153,6 @@ public final class TrainPipeline {
                     e.learningRate(), e.trainImages(), e.imagesPerSecond(), e.seconds(), e.best()));
         }
         OutputTables.writeRows(spark, historyRows, OutputTables.HISTORY_SCHEMA, new Path(runDir, OutputTables.HISTORY).toString());
-        trainRows.unpersist();
-        valRows.unpersist();
         storage.delete(new Path(runDir, "tmp-export"));
         storage.writeString(new Path(runDir, SUCCESS), Instant.now().toString() + "\n");
         LOG.info("Run {} complete: model {} (best epoch {}, validation accuracy {})", config.runName(), modelDir,
@@ -235,9 +243,4 @@ public final class TrainPipeline {
         return c.arch().cliName() + "-" + c.runName();
     }
 
-    /** Converts checked rows to minibatches for DL4J. */
-    static JavaRDD<DataSet> dataSets(JavaRDD<Row> rows, TensorBatcher batcher, int numClasses) {
-        return rows.mapPartitions(it -> org.sparktransfer.data.Iterators.map(batcher.batches(it),
-                (TensorBatch b) -> b.toDataSet(numClasses)));
-    }
 }

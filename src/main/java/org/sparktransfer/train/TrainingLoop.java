@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.Row;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
@@ -23,7 +22,6 @@ import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.config.TrainingMasterSettings;
 import org.sparktransfer.data.ClassIndex;
-import org.sparktransfer.data.TensorBatcher;
 import org.sparktransfer.io.ModelArtifact;
 import org.sparktransfer.io.ModelManifest;
 import org.sparktransfer.jobs.ProjectVersion;
@@ -55,8 +53,8 @@ final class TrainingLoop {
         this.trainCount = trainCount;
     }
 
-    CheckpointStore.LoopState run(ComputationGraph net, CheckpointStore.LoopState state, JavaRDD<Row> trainRows,
-                                  JavaRDD<Row> valRows, long valCount, CheckpointStore checkpoints) throws IOException {
+    CheckpointStore.LoopState run(ComputationGraph net, CheckpointStore.LoopState state, EpochData data,
+                                  long valCount, CheckpointStore checkpoints) throws IOException {
         List<EpochResult> history = new ArrayList<>(state.history());
         double bestAccuracy = state.bestAccuracy();
         int bestEpoch = state.bestEpoch();
@@ -65,7 +63,6 @@ final class TrainingLoop {
         long started = System.nanoTime();
         int startEpoch = state.completedEpochs();
         int nc = classes.size();
-        int batch = config.master().batchSizePerWorker();
         for (int epoch = startEpoch; epoch < epochs; epoch++) {
             int shown = epoch + 1;
             double lr = config.schedule().rate(epoch);
@@ -74,10 +71,8 @@ final class TrainingLoop {
             SparkComputationGraph sparkNet = new SparkComputationGraph(jsc, net, master);
 
             jsc.setJobDescription(String.format("epoch %d/%d: train (%d images)", shown, epochs, trainCount));
-            TensorBatcher trainBatcher = new TensorBatcher(config.preprocessing(), TensorBatcher.Mode.TRAIN,
-                    config.seed(), epoch, batch, config.maxPixels());
             long t0 = System.nanoTime();
-            sparkNet.fit(TrainPipeline.dataSets(trainRows, trainBatcher, nc));
+            sparkNet.fit(data.train(epoch));
             double seconds = (System.nanoTime() - t0) / 1e9;
             double trainLoss = sparkNet.getScore();
             net = sparkNet.getNetwork();
@@ -88,9 +83,7 @@ final class TrainingLoop {
             Map<String, Double> recall = new TreeMap<>();
             if (valCount > 0) {
                 jsc.setJobDescription(String.format("epoch %d/%d: validate (%d images)", shown, epochs, valCount));
-                TensorBatcher evalBatcher = new TensorBatcher(config.preprocessing(), TensorBatcher.Mode.EVAL,
-                        config.seed(), epoch, batch, config.maxPixels());
-                JavaRDD<DataSet> val = TrainPipeline.dataSets(valRows, evalBatcher, nc).persist(StorageLevel.MEMORY_AND_DISK_SER());
+                JavaRDD<DataSet> val = data.validation().persist(StorageLevel.MEMORY_AND_DISK_SER());
                 Evaluation eval = sparkNet.evaluate(val, classes.names());
                 valLoss = sparkNet.calculateScore(val, true);
                 val.unpersist();
@@ -99,7 +92,9 @@ final class TrainingLoop {
                     recall.put(classes.name(c), eval.recall(c, Double.NaN));
                 }
             }
-            double metric = valAccuracy != null ? valAccuracy : -trainLoss;
+            // Higher is better: accuracy, or minus the loss; without validation data, minus the training loss.
+            double metric = valAccuracy == null ? -trainLoss
+                    : config.earlyStoppingMetric() == TrainConfig.StoppingMetric.ACCURACY ? valAccuracy : -valLoss;
             boolean best = bestEpoch < 0 || metric > bestAccuracy;
             if (best) {
                 bestAccuracy = metric;
@@ -115,7 +110,7 @@ final class TrainingLoop {
             jsc.setJobDescription(String.format("epoch %d/%d: checkpoint", shown, epochs));
             ModelManifest manifest = manifest(result, recall);
             if (best) {
-                checkpoints.saveBest(new ModelArtifact(net, manifest));
+                checkpoints.saveBest(new ModelArtifact(data.toModel(net), manifest));
             }
             checkpoints.save(new ModelArtifact(net, manifest), next);
 
@@ -129,7 +124,8 @@ final class TrainingLoop {
             }
             state = next;
             if (config.earlyStoppingPatience() > 0 && stale >= config.earlyStoppingPatience()) {
-                LOG.info("Early stopping after epoch {}: no better validation accuracy for {} epochs", shown, stale);
+                LOG.info("Early stopping after epoch {}: no better validation {} for {} epochs", shown,
+                        config.earlyStoppingMetric().name().toLowerCase(java.util.Locale.ROOT), stale);
                 break;
             }
         }
