@@ -106,7 +106,7 @@ class SparkSubmitTemplatesTest {
         assertTrue(run(smi.toString(), "5", 1).contains("no usable GPU"));
         assertTrue(run(dir.resolve("absent").toString(), null, 1).contains("not found"));
         Path broken = dir.resolve("broken-nvidia-smi");
-        Files.writeString(broken, "#!/bin/sh\necho 'NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver'\nexit 9\n");
+        Files.writeString(broken, "#!/bin/sh\necho \"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver\"\nexit 9\n");
         broken.toFile().setExecutable(true);
         assertTrue(run(broken.toString(), null, 1).contains("couldn't communicate"));
     }
