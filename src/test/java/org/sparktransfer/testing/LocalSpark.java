@@ -101,7 +101,9 @@ public final class LocalSpark implements AutoCloseable {
         public Builder localCluster(int executors, int coresPerExecutor, int memoryMb) {
             master = "local-cluster[" + executors + "," + coresPerExecutor + "," + memoryMb + "]";
             SparkHome.prepare().executorSettings(memoryMb).forEach(conf::put);
-            // SparkContext's start waits until every executor has registered, so tasks can use them all.
+            // SparkContext's start waits until every executor has registered, so tasks can use them all
+            // (standalone counts registered cores against spark.cores.max).
+            conf.put("spark.cores.max", String.valueOf(executors * coresPerExecutor));
             conf.put("spark.scheduler.minRegisteredResourcesRatio", "1.0");
             conf.put("spark.scheduler.maxRegisteredResourcesWaitingTime", "180s");
             return this;
