@@ -125,7 +125,7 @@ public final class TrainPipeline {
             LOG.info("Resuming {} after epoch {} from {}", config.runName(), state.completedEpochs(), latest.get());
         }
 
-        TrainingLoop loop = new TrainingLoop(jsc, config, classes, initial.weightsDescription(), fingerprint, trainCount);
+        TrainingLoop loop = new TrainingLoop(jsc, config, classes, initial.weightsDescription(), fingerprint, trainCount, runDir);
         state = loop.run(net, state, trainRows, valRows, valCount, checkpoints);
 
         Path modelDir = new Path(runDir, "model");

@@ -42,15 +42,18 @@ final class TrainingLoop {
     private final String weightsDescription;
     private final String fingerprint;
     private final long trainCount;
+    private final String defaultExportDir;
 
     TrainingLoop(JavaSparkContext jsc, TrainConfig config, ClassIndex classes, String weightsDescription,
-                 String fingerprint, long trainCount) {
+                 String fingerprint, long trainCount, org.apache.hadoop.fs.Path runDir) {
         this.jsc = jsc;
         this.config = config;
         this.classes = classes;
         this.weightsDescription = weightsDescription;
         this.fingerprint = fingerprint;
         this.trainCount = trainCount;
+        // --export-dir's documented default: beside the run, on the run's (shared) file system.
+        this.defaultExportDir = new org.apache.hadoop.fs.Path(runDir, "tmp-export").toString();
     }
 
     CheckpointStore.LoopState run(ComputationGraph net, CheckpointStore.LoopState state, JavaRDD<Row> trainRows,
@@ -174,9 +177,7 @@ final class TrainingLoop {
                 .storageLevel(StorageLevel.fromString(s.storageLevel()))
                 .rngSeed(config.seed() * 1_000_003L + epoch)
                 .collectTrainingStats(false);
-        if (s.exportDirectory() != null) {
-            b.exportDirectory(s.exportDirectory());
-        }
+        b.exportDirectory(s.exportDirectory() != null ? s.exportDirectory() : defaultExportDir);
         return b.build();
     }
 
