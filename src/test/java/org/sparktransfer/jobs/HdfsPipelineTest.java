@@ -57,6 +57,9 @@ class HdfsPipelineTest {
                 "--images", base + "/data/train", "--output", base + "/runs", "--run-name", "hdfs-run"));
         String runDir = base + "/runs/hdfs-run";
         PipelineOutputs.assertTrainRun(spark.spark(), runDir, images, "decode/TRUNCATED");
+        // EXPORT (the default approach) writes its minibatches under <run>/tmp-export and deletes them after the epoch.
+        Path export = new Path(runDir + "/tmp-export");
+        assertTrue(!fs.exists(export) || !fs.listFiles(export, true).hasNext(), "export files left in " + export);
 
         PipelineRun.predict("--model", runDir + "/model", "--images", base + "/data/train",
                 "--output", base + "/scores", "--run-date", "2026-01-15", "--run-id", "hdfs-test",
