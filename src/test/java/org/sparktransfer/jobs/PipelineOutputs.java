@@ -10,7 +10,6 @@ import java.sql.Date;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.hadoop.fs.Path;
@@ -156,10 +155,6 @@ final class PipelineOutputs {
             actual.put(path.substring(withSlash(images.root()).length()), r.getAs("stage") + "/" + r.getAs("reason"));
         }
         assertEquals(new TreeMap<>(expected), actual, "rejects (relative path -> stage/reason)");
-    }
-
-    static Set<String> set(String... s) {
-        return Set.of(s);
     }
 
     private static String withSlash(String s) {
