@@ -19,15 +19,18 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sparktransfer.testing.TinyImageSets;
+import org.sparktransfer.testing.LocalSpark;
+import org.sparktransfer.testing.TestImages;
 
 /**
  * TrainJob then PredictJob in local Spark on a tiny generated image set, with the outputs read back
  * by an independent Parquet reader (DuckDB), not by Spark.
  */
 class EndToEndTest {
+    static final List<String> CLASSES = List.of("blue", "green", "red");
     @TempDir
     static Path tmp;
+    static LocalSpark local;
     static SparkSession spark;
     static Path runs;
     static Path out;
@@ -35,16 +38,14 @@ class EndToEndTest {
 
     @BeforeAll
     static void trainAndPredict() throws Exception {
-        spark = SparkSession.builder().master("local[2]").appName("EndToEndTest")
-                .config("spark.cleaner.referenceTracking", "false")
-                .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-                .getOrCreate();
+        local = LocalSpark.start();
+        spark = local.spark();
         Path train = tmp.resolve("train");
         Path test = tmp.resolve("test");
-        TinyImageSets.write(train, 12, 40, 1);
-        TinyImageSets.writeCorrupt(train.resolve("red"), "broken.png");
-        TinyImageSets.write(test, 4, 40, 2);
+        TestImages.folder().classes("blue", "green", "red").perClass(12).size(40, 40).seed(1).writeTo(train);
+        Files.createDirectories(train.resolve("red"));
+        Files.writeString(train.resolve("red").resolve("broken.png"), "this is not a PNG");
+        TestImages.folder().classes("blue", "green", "red").perClass(4).size(40, 40).seed(2).writeTo(test);
         runs = tmp.resolve("runs");
         out = tmp.resolve("predictions");
         trainCode = Cli.run(new TrainCommand(), new String[] {
@@ -61,8 +62,8 @@ class EndToEndTest {
 
     @AfterAll
     static void stop() {
-        if (spark != null) {
-            spark.stop();
+        if (local != null) {
+            local.close();
         }
     }
 
@@ -94,7 +95,7 @@ class EndToEndTest {
         Path run = runs.resolve("e2e");
         assertTrue(Files.exists(run.resolve("_SUCCESS")));
         assertTrue(Files.exists(run.resolve("model/manifest.json")));
-        assertEquals(TinyImageSets.CLASSES, Files.readAllLines(run.resolve("classes.txt")));
+        assertEquals(CLASSES, Files.readAllLines(run.resolve("classes.txt")));
         List<List<Object>> history = query("SELECT epoch, train_loss, val_accuracy, learning_rate FROM "
                 + table(runs, "e2e/history") + " ORDER BY epoch");
         assertEquals(2, history.size());
@@ -124,9 +125,9 @@ class EndToEndTest {
         Set<String> paths = new HashSet<>();
         for (List<Object> r : rows) {
             paths.add((String) r.get(0));
-            assertTrue(TinyImageSets.CLASSES.contains(r.get(1)));
-            assertEquals(TinyImageSets.CLASSES.indexOf(r.get(1)), ((Number) r.get(2)).intValue());
-            assertTrue(TinyImageSets.CLASSES.contains(r.get(4)), "true label from the folder name");
+            assertTrue(CLASSES.contains(r.get(1)));
+            assertEquals(CLASSES.indexOf(r.get(1)), ((Number) r.get(2)).intValue());
+            assertTrue(CLASSES.contains(r.get(4)), "true label from the folder name");
             assertEquals(r.get(1).equals(r.get(4)), r.get(5));
             assertEquals(3, ((Number) r.get(6)).intValue());
             assertEquals(2, ((Number) r.get(7)).intValue());

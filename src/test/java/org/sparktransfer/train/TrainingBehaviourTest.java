@@ -24,31 +24,31 @@ import org.sparktransfer.io.Storage;
 import org.sparktransfer.jobs.Cli;
 import org.sparktransfer.jobs.ExitCode;
 import org.sparktransfer.jobs.TrainCommand;
-import org.sparktransfer.testing.TinyImageSets;
+import org.sparktransfer.testing.LocalSpark;
+import org.sparktransfer.testing.TestImages;
 
 /** Resume after a crash, the feature cache, and the data-quality limit, on real local Spark. */
 class TrainingBehaviourTest {
+    static final List<String> CLASSES = List.of("blue", "green", "red");
     @TempDir
     static Path tmp;
+    static LocalSpark local;
     static SparkSession spark;
     static Path images;
     static Storage storage = new Storage(new Configuration());
 
     @BeforeAll
     static void start() throws IOException {
-        spark = SparkSession.builder().master("local[2]").appName("TrainingBehaviourTest")
-                .config("spark.cleaner.referenceTracking", "false")
-                .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-                .getOrCreate();
+        local = LocalSpark.start();
+        spark = local.spark();
         images = tmp.resolve("images");
-        TinyImageSets.write(images, 10, 36, 7);
+        TestImages.folder().classes("blue", "green", "red").perClass(10).size(36, 36).seed(7).writeTo(images);
     }
 
     @AfterAll
     static void stop() {
-        if (spark != null) {
-            spark.stop();
+        if (local != null) {
+            local.close();
         }
     }
 
@@ -118,9 +118,10 @@ class TrainingBehaviourTest {
     @Test
     void tooManyRejectsFailsWithExitCode3AndReportsThem() throws IOException {
         Path dirty = tmp.resolve("dirty");
-        TinyImageSets.write(dirty, 3, 32, 3);
+        TestImages.folder().classes("blue", "green", "red").perClass(3).size(32, 32).seed(3).writeTo(dirty);
         for (int i = 0; i < 3; i++) {
-            TinyImageSets.writeCorrupt(dirty.resolve("red"), "bad-" + i + ".jpg");
+            Files.createDirectories(dirty.resolve("red"));
+        Files.writeString(dirty.resolve("red").resolve("bad-" + i + ".jpg"), "this is not a PNG");
         }
         int code = Cli.run(new TrainCommand(), new String[] {"--images", dirty.toString(), "--output", tmp.resolve("runs").toString(),
             "--run-name", "dirty", "--image-size", "32", "--resize-size", "32", "--epochs", "1", "--max-reject-fraction", "0.1"});
