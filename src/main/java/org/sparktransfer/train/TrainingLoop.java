@@ -83,10 +83,9 @@ final class TrainingLoop {
             Map<String, Double> recall = new TreeMap<>();
             if (valCount > 0) {
                 jsc.setJobDescription(String.format("epoch %d/%d: validate (%d images)", shown, epochs, valCount));
-                JavaRDD<DataSet> val = data.validation().persist(StorageLevel.MEMORY_AND_DISK_SER());
-                Evaluation eval = sparkNet.evaluate(val, classes.names());
-                valLoss = sparkNet.calculateScore(val, true);
-                val.unpersist();
+                Validation.Result v = Validation.run(jsc, net, data.validation(), classes.names());
+                Evaluation eval = v.evaluation();
+                valLoss = v.meanLoss();
                 valAccuracy = eval.accuracy();
                 for (int c = 0; c < nc; c++) {
                     recall.put(classes.name(c), eval.recall(c, Double.NaN));

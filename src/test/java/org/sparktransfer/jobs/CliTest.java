@@ -40,7 +40,8 @@ class CliTest {
             CommandLine.Model.CommandSpec spec = new CommandLine(cmd).getCommandSpec();
             String flat = r.out().replaceAll("\\s+", ""); // help text wraps anywhere
             for (OptionSpec o : spec.options()) {
-                assertTrue(r.out().contains(o.longestName()), o.longestName() + " missing from --help of " + spec.name());
+                String shown = o.negatable() ? "--[no-]" + o.longestName().substring(2) : o.longestName();
+                assertTrue(r.out().contains(shown), shown + " missing from --help of " + spec.name());
                 if (o.defaultValue() != null) {
                     assertTrue(flat.contains("default:" + o.defaultValue().replaceAll("\\s+", "")),
                             o.longestName() + " does not show its default " + o.defaultValue() + " in " + spec.name());

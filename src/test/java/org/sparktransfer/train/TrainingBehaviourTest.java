@@ -120,8 +120,7 @@ class TrainingBehaviourTest {
         Path dirty = tmp.resolve("dirty");
         TestImages.folder().classes("blue", "green", "red").perClass(3).size(32, 32).seed(3).writeTo(dirty);
         for (int i = 0; i < 3; i++) {
-            Files.createDirectories(dirty.resolve("red"));
-        Files.writeString(dirty.resolve("red").resolve("bad-" + i + ".jpg"), "this is not a PNG");
+            Files.writeString(dirty.resolve("red").resolve("bad-" + i + ".jpg"), "this is not a PNG");
         }
         int code = Cli.run(new TrainCommand(), new String[] {"--images", dirty.toString(), "--output", tmp.resolve("runs").toString(),
             "--run-name", "dirty", "--image-size", "32", "--resize-size", "32", "--epochs", "1", "--max-reject-fraction", "0.1"});

@@ -1,0 +1,73 @@
+package org.sparktransfer.train;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.Collections;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * Validation in one distributed pass: accuracy, per-class recall and the mean cross-entropy from
+ * the same forward pass (dl4j-spark's evaluate and calculateScore would each run one). The loss
+ * is the plain cross-entropy, without the weight-decay term DL4J's score adds, so it is comparable
+ * across runs with different regularisation.
+ */
+final class Validation {
+    private Validation() {}
+
+    record Result(Evaluation evaluation, double meanLoss, long examples) implements Serializable {
+        Result merge(Result o) {
+            evaluation.merge(o.evaluation);
+            return new Result(evaluation, examples + o.examples == 0 ? 0
+                    : (meanLoss * examples + o.meanLoss * o.examples) / (examples + o.examples), examples + o.examples);
+        }
+    }
+
+    static Result run(JavaSparkContext jsc, ComputationGraph net, JavaRDD<DataSet> data, List<String> labels) {
+        Broadcast<byte[]> model = jsc.broadcast(serialize(net));
+        try {
+            return data.mapPartitions(it -> {
+                if (!it.hasNext()) {
+                    return Collections.<Result>emptyIterator();
+                }
+                ComputationGraph copy = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(model.value()), false);
+                Evaluation eval = new Evaluation(labels);
+                double lossSum = 0;
+                long n = 0;
+                while (it.hasNext()) {
+                    DataSet ds = it.next();
+                    INDArray probs = copy.outputSingle(false, ds.getFeatures());
+                    eval.eval(ds.getLabels(), probs);
+                    // Cross-entropy of the softmax output; clamp so a confident mistake stays finite.
+                    INDArray logp = Transforms.log(Transforms.max(probs, 1e-12, true), false);
+                    lossSum -= logp.mul(ds.getLabels()).sumNumber().doubleValue();
+                    n += ds.numExamples();
+                }
+                return Collections.singletonList(new Result(eval, n == 0 ? 0 : lossSum / n, n)).iterator();
+            }).reduce(Result::merge);
+        } finally {
+            model.destroy();
+        }
+    }
+
+    private static byte[] serialize(ComputationGraph net) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ModelSerializer.writeModel(net, out, false);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package org.sparktransfer.inference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparktransfer.data.image.Preprocessing;
+import org.sparktransfer.io.ModelArtifact;
+import org.sparktransfer.io.ModelManifest;
+import org.sparktransfer.io.Storage;
+import org.sparktransfer.jobs.Cli;
+import org.sparktransfer.jobs.PredictCommand;
+import org.sparktransfer.model.ResNetArch;
+import org.sparktransfer.model.ResNetFactory;
+import org.sparktransfer.testing.LocalSpark;
+import org.sparktransfer.testing.TestImages;
+
+/** PredictJob's guards and incremental scoring, with a model artifact written directly (no training needed). */
+class PredictBehaviourTest {
+    @TempDir
+    static Path tmp;
+    static LocalSpark local;
+    static Path model;
+
+    @BeforeAll
+    static void start() throws IOException {
+        local = LocalSpark.start();
+        model = tmp.resolve("model");
+        Preprocessing pre = Preprocessing.builder().resizeSize(36).cropSize(32).build();
+        ModelManifest manifest = new ModelManifest(ModelManifest.FORMAT_VERSION, "test-model", "2026-11-28T00:00:00Z", "dev",
+                "resnet18", List.of("blue", "green", "red"), 32, 36, pre.mean(), pre.std(), "none", "random", Map.of(), null, Map.of());
+        new ModelArtifact(ResNetFactory.build(ResNetArch.RESNET18, 3, 32, 5), manifest)
+                .save(new Storage(new Configuration()), new org.apache.hadoop.fs.Path(model.toUri()), false);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (local != null) {
+            local.close();
+        }
+    }
+
+    static int predict(Path images, Path out, String... extra) {
+        String[] base = {"--model", model.toString(), "--images", images.toString(), "--output", out.toString(), "--run-date", "2026-11-28"};
+        String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(base), java.util.Arrays.stream(extra)).toArray(String[]::new);
+        return Cli.run(new PredictCommand(), args);
+    }
+
+    static String stderrOf(Runnable r) {
+        PrintStream old = System.err;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            r.run();
+        } finally {
+            System.setErr(old);
+        }
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aModelThatDoesNotFitFailsBeforeAnyImageIsRead() throws IOException {
+        Path nowhere = tmp.resolve("no-such-images");
+        Path out = tmp.resolve("mismatch-out");
+        String err = stderrOf(() -> assertEquals(2, predict(nowhere, out, "--image-size", "224")));
+        assertTrue(err.contains("takes 32 px images but --image-size is 224"), err);
+        Path classes = Files.writeString(tmp.resolve("expected.txt"), "cat\ndog\n");
+        String err2 = stderrOf(() -> assertEquals(2, predict(nowhere, out, "--expect-classes", classes.toString())));
+        assertTrue(err2.contains("--expect-classes lists [cat, dog]"), err2);
+        assertFalse(Files.exists(out), "nothing written");
+    }
+
+    @Test
+    void skipScoredScoresOnlyNewImagesOfAGrowingFolder() {
+        Path images = tmp.resolve("incoming");
+        Path out = tmp.resolve("incremental-out");
+        TestImages.folder().classes("blue", "green").perClass(3).size(36, 36).seed(1).writeTo(images);
+        assertEquals(0, predict(images, out, "--run-id", "day1", "--skip-scored"));
+        TestImages.folder().classes("red").perClass(2).size(36, 36).seed(2).writeTo(images);
+        assertEquals(0, predict(images, out, "--run-id", "day2", "--skip-scored"));
+        // Rerunning day2 must not count day2's own rows as "already scored".
+        assertEquals(0, predict(images, out, "--run-id", "day2", "--skip-scored"));
+
+        var predictions = local.spark().read().parquet(out.resolve("predictions").toString());
+        assertEquals(6, predictions.filter("run_id = 'day1'").count());
+        List<Row> day2 = predictions.filter("run_id = 'day2'").select("image_path", "true_label").collectAsList();
+        assertEquals(2, day2.size(), "only the two new images");
+        day2.forEach(r -> assertTrue(r.getString(0).contains("/red/") && "red".equals(r.getString(1))));
+        Row summary = local.spark().read().parquet(out.resolve("summary").toString()).filter("run_id = 'day2'")
+                .select("images_scored", "images_skipped").first();
+        assertEquals(2L, summary.getLong(0));
+        assertEquals(6L, summary.getLong(1));
+        assertEquals(8, predictions.select("image_path").distinct().count(), "every image scored exactly once");
+    }
+}
