@@ -3,17 +3,14 @@ package org.sparktransfer.inference;
 import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.util.SerializableConfiguration;
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.sparktransfer.data.ClassIndex;
-import org.sparktransfer.data.TensorBatch;
 import org.sparktransfer.data.TensorBatcher;
 
 /**
@@ -46,31 +43,12 @@ public final class BatchScorer implements MapPartitionsFunction<Row, Row> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-        if (!rows.hasNext()) {
-            return Collections.emptyIterator();
-        }
-        // Labels travel beside the tensors; the batcher only carries the index.
-        List<Row> buffered = new ArrayList<>();
-        ComputationGraph net = ModelCache.borrow(modelDir, conf.value());
-        List<Row> out = new ArrayList<>();
-        try {
-            Iterator<Row> tee = org.sparktransfer.data.Iterators.map(rows, r -> {
-                buffered.add(r);
-                return r;
-            });
-            Iterator<TensorBatch> batches = batcher.batches(tee);
-            while (batches.hasNext()) {
-                TensorBatch b = batches.next();
-                INDArray probs = net.outputSingle(false, b.features());
-                for (int i = 0; i < b.size(); i++) {
-                    out.add(toRow(b.paths().get(i), buffered.get(i), probs.getRow(i).toDoubleVector()));
-                }
-                buffered.clear();
+        return ModelBatches.run(rows, batcher, modelDir, conf.value(), (net, b, sources, out) -> {
+            INDArray probs = net.outputSingle(false, b.features());
+            for (int i = 0; i < b.size(); i++) {
+                out.add(toRow(b.paths().get(i), sources.get(i), probs.getRow(i).toDoubleVector()));
             }
-        } finally {
-            ModelCache.giveBack(modelDir, net);
-        }
-        return out.iterator();
+        });
     }
 
     private Row toRow(String path, Row source, double[] p) {

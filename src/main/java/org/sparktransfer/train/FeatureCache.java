@@ -4,7 +4,6 @@ import static org.apache.spark.sql.functions.col;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -35,9 +34,8 @@ import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.data.ClassIndex;
 import org.sparktransfer.data.ImageColumns;
-import org.sparktransfer.data.TensorBatch;
 import org.sparktransfer.data.TensorBatcher;
-import org.sparktransfer.inference.ModelCache;
+import org.sparktransfer.inference.ModelBatches;
 import org.sparktransfer.io.ModelArtifact;
 import org.sparktransfer.io.ModelManifest;
 import org.sparktransfer.io.Storage;
@@ -177,33 +175,15 @@ final class FeatureCache {
 
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
-            if (!rows.hasNext()) {
-                return Collections.emptyIterator();
-            }
-            List<Row> buffered = new ArrayList<>();
-            Iterator<Row> tee = org.sparktransfer.data.Iterators.map(rows, r -> {
-                buffered.add(r);
-                return r;
-            });
-            ComputationGraph net = ModelCache.borrow(backboneDir, conf.value());
-            List<Row> out = new ArrayList<>();
-            try {
+            return ModelBatches.run(rows, batcher, backboneDir, conf.value(), (net, b, sources, out) -> {
                 int pool = net.getVertex(ResNetFactory.AVGPOOL).getVertexIndex();
-                Iterator<TensorBatch> batches = batcher.batches(tee);
-                while (batches.hasNext()) {
-                    TensorBatch b = batches.next();
-                    INDArray pooled = net.feedForward(new INDArray[] {b.features()}, pool, false, true).get(ResNetFactory.AVGPOOL);
-                    float[][] f = pooled.toFloatMatrix();
-                    for (int i = 0; i < b.size(); i++) {
-                        Row src = buffered.get(i);
-                        out.add(RowFactory.create(src.getString(0), src.getInt(1), src.getString(3), f[i]));
-                    }
-                    buffered.clear();
+                INDArray pooled = net.feedForward(new INDArray[] {b.features()}, pool, false, true).get(ResNetFactory.AVGPOOL);
+                float[][] f = pooled.toFloatMatrix();
+                for (int i = 0; i < b.size(); i++) {
+                    Row src = sources.get(i);
+                    out.add(RowFactory.create(src.getString(0), src.getInt(1), src.getString(3), f[i]));
                 }
-            } finally {
-                ModelCache.giveBack(backboneDir, net);
-            }
-            return out.iterator();
+            });
         }
     }
 }
