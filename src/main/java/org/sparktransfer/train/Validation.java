@@ -26,11 +26,32 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 final class Validation {
     private Validation() {}
 
-    record Result(Evaluation evaluation, double meanLoss, long examples) implements Serializable {
+    /** A plain class, not a record: Spark ships it between JVMs with Kryo 4, which cannot build records. */
+    static final class Result implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private Evaluation evaluation;
+        private double lossSum;
+        private long examples;
+
+        Result() {}
+
+        Result(Evaluation evaluation, double lossSum, long examples) {
+            this.evaluation = evaluation;
+            this.lossSum = lossSum;
+            this.examples = examples;
+        }
+
         Result merge(Result o) {
             evaluation.merge(o.evaluation);
-            return new Result(evaluation, examples + o.examples == 0 ? 0
-                    : (meanLoss * examples + o.meanLoss * o.examples) / (examples + o.examples), examples + o.examples);
+            return new Result(evaluation, lossSum + o.lossSum, examples + o.examples);
+        }
+
+        Evaluation evaluation() {
+            return evaluation;
+        }
+
+        double meanLoss() {
+            return examples == 0 ? 0 : lossSum / examples;
         }
     }
 
@@ -42,7 +63,8 @@ final class Validation {
                     return Collections.<Result>emptyIterator();
                 }
                 ComputationGraph copy = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(model.value()), false);
-                Evaluation eval = new Evaluation(labels);
+                // A mutable copy: Kryo cannot rebuild the immutable list that ClassIndex hands out.
+                Evaluation eval = new Evaluation(new java.util.ArrayList<>(labels));
                 double lossSum = 0;
                 long n = 0;
                 while (it.hasNext()) {
@@ -54,7 +76,7 @@ final class Validation {
                     lossSum -= logp.mul(ds.getLabels()).sumNumber().doubleValue();
                     n += ds.numExamples();
                 }
-                return Collections.singletonList(new Result(eval, n == 0 ? 0 : lossSum / n, n)).iterator();
+                return Collections.singletonList(new Result(eval, lossSum, n)).iterator();
             }).reduce(Result::merge);
         } finally {
             model.destroy();
