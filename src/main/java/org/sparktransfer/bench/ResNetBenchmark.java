@@ -464,9 +464,10 @@ public final class ResNetBenchmark {
                 continue;
             }
             List<String> in = inputs.get(name);
-            INDArray[] ins = in.stream().map(acts::get).toArray(INDArray[]::new);
             long t = System.nanoTime();
-            v.setInputs(ins);
+            for (int i = 0; i < in.size(); i++) {
+                v.setInput(i, acts.get(in.get(i)), mgr);
+            }
             INDArray out = v.doForward(false, mgr);
             double ms = (System.nanoTime() - t) / 1e6;
             acts.put(name, out);
