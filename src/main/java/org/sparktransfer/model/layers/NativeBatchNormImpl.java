@@ -21,6 +21,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * <p>Inference (and frozen layers): one {@code batchnorm} op with the running statistics. Training (NHWC):
  * with the activations viewed as an [M, C] matrix (M = N*H*W), per-channel sums are a GEMM with a ones vector
+ * (mean, then the variance of the centred values)
  * (libnd4j's strided reductions over channels-last data are 5-10x slower), normalisation is the
  * {@code batchnorm} op with the batch statistics, and the input gradient dx = a*dy + b*x + c (per-channel
  * a, b, c) is two {@code batchnorm} ops used as affine maps plus one add: about 7 passes over the data
@@ -99,13 +100,13 @@ public class NativeBatchNormImpl extends BatchNormalization {
         long m = x.length() / c;
         ensureBuffers(m, c);
         INDArray x2 = x.reshape(m, c);
+        batchMean.assign(ones.mmul(x2).divi(m).reshape(c));
+        // Two-pass variance (no E[x^2] - E[x]^2 cancellation): centre with the batchnorm op as an affine map,
+        // square, sum by GEMM.
         INDArray sq = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, dataType, m, c);
-        Nd4j.exec(DynamicCustomOp.builder("multiply").addInputs(x2, x2).addOutputs(sq).build());
-        INDArray s1 = ones.mmul(x2);
-        INDArray s2 = ones.mmul(sq);
-        // var = E[x^2] - E[x]^2: accumulated by the GEMM in float; clamped against rounding below zero.
-        batchMean.assign(s1.divi(m).reshape(c));
-        batchVar.assign(Transforms.max(s2.divi(m).reshape(c).subi(batchMean.mul(batchMean)), 0.0, false));
+        batchnorm(x2, batchMean, unitVar, unitVar, zeros, 0.0, 1, sq);
+        Nd4j.exec(DynamicCustomOp.builder("multiply").addInputs(sq, sq).addOutputs(sq).build());
+        batchVar.assign(ones.mmul(sq).divi(m).reshape(c));
         batchnorm(x, batchMean, batchVar, vec(BatchNormalizationParamInitializer.GAMMA),
                 vec(BatchNormalizationParamInitializer.BETA), eps, axis, out);
         return out;
