@@ -133,6 +133,10 @@ public final class ModelSummary {
         if (t == null) {
             return "?";
         }
+        if (t instanceof InputType.InputTypeConvolutional c) {
+            // PyTorch's NCHW convention whatever layout the layers compute in (the native layers use NHWC).
+            return Arrays.toString(new long[]{-1, c.getChannels(), c.getHeight(), c.getWidth()});
+        }
         long[] s = t.getShape(true);
         s[0] = -1;
         return Arrays.toString(s);

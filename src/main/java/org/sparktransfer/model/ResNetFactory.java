@@ -1,5 +1,6 @@
 package org.sparktransfer.model;
 
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -19,6 +20,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.sparktransfer.model.layers.NativeBatchNorm;
+import org.sparktransfer.model.layers.NativeConvolution;
 
 /**
  * Builds torchvision-equivalent ResNets as DL4J ComputationGraphs. Every parameterised vertex is named
@@ -79,7 +82,7 @@ public final class ResNetFactory {
         bn(gb, "bn1", 64, "conv1");
         relu(gb, "relu", "bn1");
         gb.addLayer(STEM_OUT, new SubsamplingLayer.Builder(PoolingType.MAX)
-                .kernelSize(3, 3).stride(2, 2).padding(1, 1).build(), "relu");
+                .kernelSize(3, 3).stride(2, 2).padding(1, 1).dataFormat(activationFormat()).build(), "relu");
 
         String prev = STEM_OUT;
         int inChannels = 64;
@@ -94,7 +97,9 @@ public final class ResNetFactory {
                 inChannels = width * arch.expansion();
             }
         }
-        gb.addLayer(AVGPOOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), prev);
+        gb.addLayer(AVGPOOL, new GlobalPoolingLayer.Builder(PoolingType.AVG)
+                .poolingDimensions(activationFormat() == CNN2DFormat.NHWC ? new int[]{1, 2} : new int[]{2, 3})
+                .build(), prev);
         gb.addLayer(FC, head(arch.featureDim(), numClasses), AVGPOOL);
         gb.setOutputs(FC);
         return gb.build();
@@ -144,26 +149,41 @@ public final class ResNetFactory {
                 .build();
     }
 
+    /**
+     * Layout of the activations between layers: NHWC with the native layers (oneDNN's fast layout; the graph
+     * input stays NCHW and conv1 converts), NCHW with DL4J's stock layers.
+     */
+    static CNN2DFormat activationFormat() {
+        return LayerImpl.current() == LayerImpl.NATIVE ? CNN2DFormat.NHWC : CNN2DFormat.NCHW;
+    }
+
     /** conv(k x k, stride, padding) without bias, as torchvision's conv3x3/conv1x1/stem conv. */
     static void conv(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int out,
                      int k, int stride, int pad, String input) {
-        gb.addLayer(name, new ConvolutionLayer.Builder(k, k)
+        ConvolutionLayer.Builder b = new ConvolutionLayer.Builder(k, k)
                 .nIn(in).nOut(out)
                 .stride(stride, stride).padding(pad, pad)
                 .convolutionMode(ConvolutionMode.Truncate)
                 .hasBias(false)
-                .activation(Activation.IDENTITY)
-                .build(), input);
+                .activation(Activation.IDENTITY);
+        if (LayerImpl.current() == LayerImpl.NATIVE) {
+            gb.addLayer(name, new NativeConvolution(b, input.equals(INPUT) ? CNN2DFormat.NCHW : CNN2DFormat.NHWC,
+                    CNN2DFormat.NHWC), input);
+        } else {
+            gb.addLayer(name, b.build(), input);
+        }
     }
 
     /** BatchNorm2d; useLogStd(false) keeps "var" as a plain variance parameter (torchvision's running_var). */
     static void bn(ComputationGraphConfiguration.GraphBuilder gb, String name, int channels, String input) {
-        gb.addLayer(name, new BatchNormalization.Builder()
+        BatchNormalization stock = new BatchNormalization.Builder()
                 .nIn(channels).nOut(channels)
                 .eps(BN_EPS).decay(BN_DECAY)
                 .useLogStd(false)
                 .activation(Activation.IDENTITY)
-                .build(), input);
+                .build();
+        gb.addLayer(name, LayerImpl.current() == LayerImpl.NATIVE ? NativeBatchNorm.of(stock, CNN2DFormat.NHWC) : stock,
+                input);
     }
 
     static void relu(ComputationGraphConfiguration.GraphBuilder gb, String name, String input) {
