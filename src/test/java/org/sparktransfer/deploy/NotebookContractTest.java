@@ -52,6 +52,7 @@ class NotebookContractTest {
 
     @TempDir
     static Path work;
+    private static org.sparktransfer.testing.LocalSpark local;
     private static SparkSession spark;
     private static Path runDir;
     private static Path predictionsDir;
@@ -60,13 +61,8 @@ class NotebookContractTest {
     static void runTheJobs() throws IOException {
         Path images = work.resolve("images");
         writeImages(images, 8);
-        spark = SparkSession.builder().master("local[2]").appName("NotebookContractTest")
-                .config("spark.cleaner.referenceTracking", "false")
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.ui.enabled", "false")
-                .config("spark.sql.shuffle.partitions", "2")
-                .getOrCreate();
+        local = org.sparktransfer.testing.LocalSpark.start();
+        spark = local.spark();
         Path runs = work.resolve("runs");
         int train = Cli.run(new TrainCommand(), new String[] {
                 "--images", images.toString(), "--output", runs.toString(), "--run-name", "nb",
@@ -83,8 +79,8 @@ class NotebookContractTest {
 
     @AfterAll
     static void stop() {
-        if (spark != null) {
-            spark.stop();
+        if (local != null) {
+            local.close();
         }
     }
 
