@@ -93,7 +93,7 @@ class TrainingBehaviourTest {
 
     @Test
     void featureCacheTrainsTheHeadLikeTheUncachedPath() throws IOException {
-        String[] opts = {"--epochs", "3", "--freeze", "backbone", "--lr", "0.1", "--optimizer", "ADAM", "--crop-scale", "0.9,1"};
+        String[] opts = {"--epochs", "4", "--freeze", "backbone", "--lr", "0.01", "--optimizer", "ADAM", "--crop-scale", "0.9,1"};
         assertEquals(0, train("cached", opts));
         List<String> uncached = new ArrayList<>(List.of(opts));
         uncached.add("--no-cache-features");
