@@ -25,8 +25,10 @@ ensure_built() {
 
 provided_classpath() {
   local file="$root/target/provided-classpath.txt"
-  if [[ ! -s "$file" || "$root/pom.xml" -nt "$file" ]]; then
-    (cd "$root" && mvn -B -q dependency:build-classpath -Dmdep.includeScope=provided \
+  # includeScope is the plugin's user property (there is no mdep.includeScope: with it Maven listed every
+  # scope, tests included). Rebuilt when the pom or this script changes.
+  if [[ ! -s "$file" || "$root/pom.xml" -nt "$file" || "${BASH_SOURCE[0]}" -nt "$file" ]]; then
+    (cd "$root" && mvn -B -q dependency:build-classpath -DincludeScope=provided \
       -Dmdep.outputFile="$file") >&2
   fi
   cat "$file"

@@ -126,8 +126,10 @@ public final class TrainPipeline {
             fitted = full;
         }
         CheckpointStore.LoopState state = new CheckpointStore.LoopState(0, new ArrayList<>(), -1, -1, 0);
+        int resumedAfter = 0;
         if (latest.isPresent()) {
             state = checkpoints.readState(latest.get());
+            resumedAfter = state.completedEpochs();
             fitted = checkpoints.readModel(latest.get()).network();
             LOG.info("Resuming {} after epoch {} from {}", config.runName(), state.completedEpochs(), latest.get());
         } else if (config.classWeights() == TrainConfig.ClassWeights.BALANCED) {
@@ -155,9 +157,19 @@ public final class TrainPipeline {
         OutputTables.writeRows(spark, historyRows, OutputTables.HISTORY_SCHEMA, new Path(runDir, OutputTables.HISTORY).toString());
         storage.delete(new Path(runDir, "tmp-export"));
         storage.writeString(new Path(runDir, SUCCESS), Instant.now().toString() + "\n");
-        LOG.info("Run {} complete: model {} (best epoch {}, validation accuracy {})", config.runName(), modelDir,
-                state.bestEpoch(), state.bestAccuracy());
+        // The last line says whether this attempt continued an interrupted one, for logs and schedulers.
+        LOG.info("Run {} complete: model {} (best epoch {}, validation accuracy {}); {}", config.runName(), modelDir,
+                state.bestEpoch(), state.bestAccuracy(), attempt(resumedAfter, state.completedEpochs()));
         return new Outcome(runDir, modelDir, manifest, state.history(), data);
+    }
+
+    static String attempt(int resumedAfter, int completedEpochs) {
+        if (resumedAfter == 0) {
+            return String.format("not resumed, trained epochs 1-%d in this attempt", completedEpochs);
+        }
+        return completedEpochs > resumedAfter
+                ? String.format("resumed after epoch %d, trained epochs %d-%d in this attempt", resumedAfter, resumedAfter + 1, completedEpochs)
+                : String.format("resumed after epoch %d, no epoch left to train", resumedAfter);
     }
 
     private ClassIndex discoverClasses() throws IOException {
