@@ -12,9 +12,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.AfterAll;
@@ -155,10 +160,29 @@ class StandaloneClusterIT {
             Thread.sleep(200);
         }
         String appId = cluster.appId(run).orElseThrow();
-        assertFalse(cluster.executorLogs(1, appId).isEmpty(), "worker 1 runs an executor of " + appId);
+        List<Path> executorLogs = cluster.executorLogs(1, appId);
+        assertFalse(executorLogs.isEmpty(), "worker 1 runs an executor of " + appId);
+        // Kill while that executor runs a task of epoch 2 (one started after the checkpoint and not finished),
+        // so that Spark has work in flight to re-run elsewhere, not only cached blocks to recompute.
+        int tidAtCheckpoint = ExecutorTasks.of(executorLogs).maxTid();
+        TaskAttempt running = null;
+        while (running == null) {
+            cluster.trackChildren();
+            running = ExecutorTasks.of(cluster.executorLogs(1, appId)).runningAfter(tidAtCheckpoint);
+            if (running == null) {
+                if (!first.process.isAlive()) {
+                    fail("TrainJob ended (exit " + first.process.exitValue() + ") before worker 1 ran a task of epoch 2; log:\n" + first.tail());
+                }
+                if (System.nanoTime() > deadline) {
+                    first.kill();
+                    fail("worker 1 ran no task after epoch 1's checkpoint within " + JOB_TIMEOUT);
+                }
+                Thread.sleep(50);
+            }
+        }
         List<ProcessHandle> orphans = cluster.killWorker(1);
-        log("killed worker 1 after epoch 1's checkpoint appeared; its executor processes: %s",
-                orphans.stream().map(ProcessHandle::pid).toList());
+        log("killed worker 1 after epoch 1's checkpoint while its executor ran %s; its executor processes: %s",
+                running, orphans.stream().map(ProcessHandle::pid).toList());
         // A standalone executor watches its Worker (WorkerWatcher) and exits when the connection drops.
         long orphanDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (orphans.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < orphanDeadline) {
@@ -175,6 +199,13 @@ class StandaloneClusterIT {
         if (firstExit == 0) {
             outcome = "FINISHED: Spark re-ran the lost executor's work on the remaining worker; no --resume needed";
             assertTrue(first.output().contains("Lost executor"), () -> "driver log names the lost executor:\n" + first.tail());
+            // Spark logs a task lost with its worker only at INFO (not counted as a task failure): the
+            // surviving executor's log shows the retry.
+            TaskAttempt lost = running;
+            List<TaskAttempt> retries = ExecutorTasks.of(cluster.executorLogs(0, appId)).finished().stream()
+                    .filter(t -> t.isRetryOf(lost)).toList();
+            log("%s, in flight on the killed worker, re-ran on worker 0 as %s", lost, retries);
+            assertFalse(retries.isEmpty(), () -> lost + " was not re-run on worker 0");
             assertTrue(first.output().contains("not resumed, trained epochs 1-" + epochs), () -> "closing line:\n" + first.tail());
         } else {
             log("TrainJob exited %d after the worker was lost; rerunning with --resume. Its log ends:%n%s", firstExit, first.tail());
@@ -242,9 +273,66 @@ class StandaloneClusterIT {
             return;
         }
         try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
             }
+        }
+    }
+
+    /** A task attempt as an executor logs it: "Running task 1.0 in stage 18.0 (TID 31)". */
+    private record TaskAttempt(int index, int attempt, int stage, int stageAttempt, int tid) {
+        private static final Pattern FORMAT = Pattern.compile("(\\d+)\\.(\\d+) in stage (\\d+)\\.(\\d+) \\(TID (\\d+)\\)");
+
+        static TaskAttempt parse(String text) {
+            var m = FORMAT.matcher(text);
+            if (!m.find()) {
+                return null;
+            }
+            return new TaskAttempt(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
+                    Integer.parseInt(m.group(4)), Integer.parseInt(m.group(5)));
+        }
+
+        /** Another attempt of the same task (a retry, possibly in a resubmitted stage). */
+        boolean isRetryOf(TaskAttempt t) {
+            return index == t.index && stage == t.stage && tid != t.tid;
+        }
+
+        @Override
+        public String toString() {
+            return String.format("task %d.%d in stage %d.%d (TID %d)", index, attempt, stage, stageAttempt, tid);
+        }
+    }
+
+    /** The task attempts executor logs show started ("Running task") and finished ("Finished task"). */
+    private record ExecutorTasks(List<TaskAttempt> started, List<TaskAttempt> finished) {
+        static ExecutorTasks of(List<Path> logs) throws IOException {
+            List<TaskAttempt> started = new ArrayList<>();
+            List<TaskAttempt> finished = new ArrayList<>();
+            for (Path p : logs) {
+                for (String line : Files.readAllLines(p, StandardCharsets.UTF_8)) {
+                    int at = line.indexOf("Running task ");
+                    if (at >= 0) {
+                        started.add(TaskAttempt.parse(line.substring(at)));
+                    }
+                    at = line.indexOf("Finished task ");
+                    if (at >= 0) {
+                        finished.add(TaskAttempt.parse(line.substring(at)));
+                    }
+                }
+            }
+            started.removeIf(java.util.Objects::isNull);
+            finished.removeIf(java.util.Objects::isNull);
+            return new ExecutorTasks(started, finished);
+        }
+
+        int maxTid() {
+            return started.stream().mapToInt(TaskAttempt::tid).max().orElse(-1);
+        }
+
+        /** A task with a higher id than {@code tid} that started and has not finished, or null. */
+        TaskAttempt runningAfter(int tid) {
+            return started.stream().filter(t -> t.tid() > tid && finished.stream().noneMatch(f -> f.tid() == t.tid()))
+                    .findFirst().orElse(null);
         }
     }
 
