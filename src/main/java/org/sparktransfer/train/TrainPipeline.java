@@ -158,8 +158,11 @@ public final class TrainPipeline {
         storage.delete(new Path(runDir, "tmp-export"));
         storage.writeString(new Path(runDir, SUCCESS), Instant.now().toString() + "\n");
         // The last line says whether this attempt continued an interrupted one, for logs and schedulers.
-        LOG.info("Run {} complete: model {} (best epoch {}, validation accuracy {}); {}", config.runName(), modelDir,
-                state.bestEpoch(), state.bestAccuracy(), attempt(resumedAfter, state.completedEpochs()));
+        LOG.info("Run {} complete: model {} (best epoch {}: {}); {}", config.runName(), modelDir,
+                state.bestEpoch(), manifest.metrics().containsKey("val_accuracy")
+                        ? String.format("validation accuracy %.4f, loss %.4f", manifest.metrics().get("val_accuracy"), manifest.metrics().get("val_loss"))
+                        : String.format("no validation data, training loss %.4f", manifest.metrics().get("train_loss")),
+                attempt(resumedAfter, state.completedEpochs()));
         return new Outcome(runDir, modelDir, manifest, state.history(), data);
     }
 
