@@ -91,8 +91,9 @@ final class TrainingLoop {
                     recall.put(classes.name(c), eval.recall(c, Double.NaN));
                 }
             }
-            // Higher is better: accuracy, or minus the loss; without validation data, minus the training loss.
-            double metric = valAccuracy == null ? -trainLoss
+            // Higher is better: accuracy, or minus the loss. Without validation data the latest epoch wins:
+            // dl4j-spark's score is the last averaged minibatch's, too noisy to pick an epoch by.
+            double metric = valAccuracy == null ? shown
                     : config.earlyStoppingMetric() == TrainConfig.StoppingMetric.ACCURACY ? valAccuracy : -valLoss;
             boolean best = bestEpoch < 0 || metric > bestAccuracy;
             if (best) {

@@ -58,7 +58,8 @@ final class Validation {
     static Result run(JavaSparkContext jsc, ComputationGraph net, JavaRDD<DataSet> data, List<String> labels) {
         Broadcast<byte[]> model = jsc.broadcast(serialize(net));
         try {
-            return data.mapPartitions(it -> {
+            // One task per core: each task restores the network once, and binaryFile makes many small partitions.
+            return data.coalesce(Math.max(1, jsc.defaultParallelism())).mapPartitions(it -> {
                 if (!it.hasNext()) {
                     return Collections.<Result>emptyIterator();
                 }
