@@ -1,7 +1,6 @@
 package org.sparktransfer.inference;
 
 import java.sql.Timestamp;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;

@@ -21,8 +21,8 @@ public final class CheckpointStore {
     private final Storage storage;
     private final Path dir;
 
-    /** Where the loop stands after an epoch; augmentation and shuffling seeds derive from it. */
-    public record LoopState(int completedEpochs, List<EpochResult> history, double bestAccuracy, int bestEpoch,
+    /** Where the loop stands after an epoch (bestMetric: higher is better, see TrainingLoop); seeds derive from it. */
+    public record LoopState(int completedEpochs, List<EpochResult> history, double bestMetric, int bestEpoch,
                             int epochsWithoutImprovement) {}
 
     public CheckpointStore(Storage storage, Path runDir) {

@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -16,7 +15,6 @@ import org.deeplearning4j.spark.api.RepartitionStrategy;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.nd4j.evaluation.classification.Evaluation;
-import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.TrainConfig;
@@ -56,7 +54,7 @@ final class TrainingLoop {
     CheckpointStore.LoopState run(ComputationGraph net, CheckpointStore.LoopState state, EpochData data,
                                   long valCount, CheckpointStore checkpoints) throws IOException {
         List<EpochResult> history = new ArrayList<>(state.history());
-        double bestAccuracy = state.bestAccuracy();
+        double bestMetric = state.bestMetric();
         int bestEpoch = state.bestEpoch();
         int stale = state.epochsWithoutImprovement();
         int epochs = config.epochs();
@@ -95,9 +93,9 @@ final class TrainingLoop {
             // dl4j-spark's score is the last averaged minibatch's, too noisy to pick an epoch by.
             double metric = valAccuracy == null ? shown
                     : config.earlyStoppingMetric() == TrainConfig.StoppingMetric.ACCURACY ? valAccuracy : -valLoss;
-            boolean best = bestEpoch < 0 || metric > bestAccuracy;
+            boolean best = bestEpoch < 0 || metric > bestMetric;
             if (best) {
-                bestAccuracy = metric;
+                bestMetric = metric;
                 bestEpoch = shown;
                 stale = 0;
             } else {
@@ -106,7 +104,7 @@ final class TrainingLoop {
             EpochResult result = new EpochResult(shown, trainLoss, valLoss, valAccuracy, lr, trainCount,
                     trainCount / seconds, seconds, best);
             history.add(result);
-            CheckpointStore.LoopState next = new CheckpointStore.LoopState(shown, history, bestAccuracy, bestEpoch, stale);
+            CheckpointStore.LoopState next = new CheckpointStore.LoopState(shown, history, bestMetric, bestEpoch, stale);
             jsc.setJobDescription(String.format("epoch %d/%d: checkpoint", shown, epochs));
             ModelManifest manifest = manifest(result, recall);
             if (best) {

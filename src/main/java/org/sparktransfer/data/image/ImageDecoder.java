@@ -2,7 +2,6 @@ package org.sparktransfer.data.image;
 
 import com.twelvemonkeys.imageio.stream.ByteArrayImageInputStream;
 
-import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.event.IIOReadWarningListener;
