@@ -64,6 +64,7 @@ public final class ResNetBenchmark {
         int classes = 4;
         boolean torch = true;
         boolean profile = false;
+        boolean mallocEnv = true;
         String python = "/usr/bin/python3";
         String torchScript = null;
         String jvmXmx = null;
@@ -97,6 +98,7 @@ public final class ResNetBenchmark {
                           --rounds 1                   times each row is run, alternating DL4J and PyTorch; median
                           --infer-batch 32 --train-batch 16 --classes 4
                           --no-torch                   DL4J only
+                          --glibc-malloc-defaults      children run without NativeRuntime.MALLOC_ENV (both sides)
                           --profile                    per-vertex-type and per-op time of each DL4J row (no torch)
                           --python /usr/bin/python3 --torch-script PATH --xmx 6g""");
                 System.exit(0);
@@ -117,6 +119,7 @@ public final class ResNetBenchmark {
                 case "--torch-script" -> o.torchScript = v;
                 case "--xmx" -> o.jvmXmx = v;
                 case "--no-torch" -> { o.torch = false; i--; }
+                case "--glibc-malloc-defaults" -> { o.mallocEnv = false; i--; }
                 case "--profile" -> { o.profile = true; o.torch = false; i--; }
                 default -> throw new IllegalArgumentException("unknown option " + a + " (try --help)");
             }
@@ -167,8 +170,9 @@ public final class ResNetBenchmark {
 
         void run() throws Exception {
             System.out.printf(Locale.ROOT, "ResNet benchmark: threads=%d repeats=%d rounds=%d infer-batch=%d train-batch=%d "
-                            + "cpus=%d backend=%s%n", o.threads, o.repeats, o.rounds, o.inferBatch, o.trainBatch,
-                    Runtime.getRuntime().availableProcessors(), cpuName());
+                            + "cpus=%d backend=%s malloc=%s%n", o.threads, o.repeats, o.rounds, o.inferBatch, o.trainBatch,
+                    Runtime.getRuntime().availableProcessors(), cpuName(),
+                    o.mallocEnv ? "NativeRuntime.MALLOC_ENV (both sides)" : "glibc defaults");
             Map<String, List<Result>> dl4j = new LinkedHashMap<>();
             Map<String, List<Result>> torch = new LinkedHashMap<>();
             for (ResNetArch arch : o.archs) {
@@ -287,6 +291,10 @@ public final class ResNetBenchmark {
         List<String> exec(List<String> cmd, String echoUnless) throws Exception {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
             pb.environment().put("OMP_NUM_THREADS", String.valueOf(o.threads));
+            // Both sides get the malloc settings the launchers give DL4J JVMs (see NativeRuntime.MALLOC_ENV).
+            if (o.mallocEnv) {
+                pb.environment().putAll(NativeRuntime.MALLOC_ENV);
+            }
             Process p = pb.start();
             List<String> lines = new ArrayList<>();
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {

@@ -67,6 +67,8 @@ public final class SparkSessions {
         if (!opts.contains(NativeRuntime.HELPERS_DISABLE)) {
             conf.set("spark.executor.extraJavaOptions", (opts + " -D" + NativeRuntime.HELPERS_DISABLE + "=false").strip());
         }
+        // Executor JVMs start after this point: give them the malloc settings ND4J needs (see NativeRuntime).
+        NativeRuntime.executorEnvironment().forEach(conf::setIfMissing);
         return SparkSession.builder().config(conf).getOrCreate();
     }
 }
