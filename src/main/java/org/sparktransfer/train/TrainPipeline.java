@@ -77,7 +77,7 @@ public final class TrainPipeline {
         storage.writeString(new Path(runDir, "run.json"), Json.write(config));
 
         StorageLevel level = StorageLevel.fromString(config.master().storageLevel());
-        ClassIndex classes = discoverClasses();
+        ClassIndex classes = ImageCatalog.classes(config.images(), storage, () -> spark);
         storage.writeString(new Path(runDir, ModelArtifact.CLASSES), classes.toText());
         LOG.info("{} classes: {}", classes.size(), classes.names());
 
@@ -167,35 +167,6 @@ public final class TrainPipeline {
         return completedEpochs > resumedAfter
                 ? String.format("resumed after epoch %d, trained epochs %d-%d in this attempt", resumedAfter, resumedAfter + 1, completedEpochs)
                 : String.format("resumed after epoch %d, no epoch left to train", resumedAfter);
-    }
-
-    private ClassIndex discoverClasses() throws IOException {
-        if (config.images().kind() == org.sparktransfer.data.ImageSource.Kind.FOLDER) {
-            Path root = storage.qualify(config.images().uri());
-            if (!storage.exists(root)) {
-                throw new UsageException("image folder does not exist: " + root);
-            }
-            List<String> names = new ArrayList<>();
-            for (org.apache.hadoop.fs.FileStatus s : storage.fs(root).listStatus(root)) {
-                if (s.isDirectory() && !s.getPath().getName().startsWith(".") && !s.getPath().getName().startsWith("_")) {
-                    names.add(s.getPath().getName());
-                }
-            }
-            if (names.isEmpty()) {
-                throw new UsageException("image folder " + root + " has no class folders (expected <root>/<class>/<image>)");
-            }
-            return ClassIndex.sortedFrom(names);
-        }
-        // A manifest names its labels; reading only that column keeps this a cheap scan.
-        Dataset<Row> listed = new ImageCatalog(spark).manifestLabels(config.images());
-        List<String> labels = new ArrayList<>();
-        for (Row r : listed.collectAsList()) {
-            labels.add(r.getString(0));
-        }
-        if (labels.isEmpty()) {
-            throw new UsageException("manifest " + config.images().uri() + " has no labels; training needs a 'label' column");
-        }
-        return ClassIndex.sortedFrom(labels);
     }
 
     private JavaRDD<Row> bySplit(Dataset<Row> good, String split) {
