@@ -35,6 +35,7 @@ import org.sparktransfer.io.Storage;
 import org.sparktransfer.jobs.DataQualityException;
 import org.sparktransfer.jobs.UsageException;
 import org.sparktransfer.model.FreezePolicy;
+import org.sparktransfer.model.ResNetFactory;
 
 /**
  * The training run: list and check the images, split them, fine-tune with parameter averaging
@@ -50,7 +51,8 @@ public final class TrainPipeline {
 
     private final SparkSession spark;
     private final JavaSparkContext jsc;
-    private final TrainConfig config;
+    /** The run's configuration; its preprocessing becomes what the starting network expects. */
+    private TrainConfig config;
     private final Storage storage;
 
     public TrainPipeline(SparkSession spark, TrainConfig config) {
@@ -108,11 +110,12 @@ public final class TrainPipeline {
         org.sparktransfer.runtime.NativeRuntime.configure(Runtime.getRuntime().availableProcessors());
         InitialNetwork.Result initial = InitialNetwork.create(config, classes.size(), storage);
         ComputationGraph full = initial.network();
+        config = config.withPreprocessing(initial.preprocessing());
         EpochData epochData;
         ComputationGraph fitted;
         if (config.freeze() == FreezePolicy.BACKBONE && config.cacheFeatures()) {
             epochData = FeatureCache.prepare(spark, storage, runDir, config, classes, full, good);
-            fitted = FeatureCache.headOf(full, config, config.arch().featureDim(), classes.size());
+            fitted = FeatureCache.headOf(full, config, (int) full.getLayer(ResNetFactory.FC).getParam("W").size(0), classes.size());
         } else {
             // Projections of the persisted checked rows: each epoch re-decodes, nothing is listed twice.
             epochData = new ImageEpochData(config, bySplit(good, SplitAssigner.TRAIN),
