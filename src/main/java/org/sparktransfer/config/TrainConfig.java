@@ -39,6 +39,13 @@ public record TrainConfig(
     /** NONE: plain cross-entropy; BALANCED: weights n / (classes * n_c), as scikit-learn's "balanced". */
     public enum ClassWeights { NONE, BALANCED }
 
+    /** The same run with other preprocessing (what the starting network expects). */
+    public TrainConfig withPreprocessing(Preprocessing p) {
+        return new TrainConfig(images, outputUri, runName, arch, weightsUri, freeze, p, epochs, optimizer, momentum,
+                weightDecay, schedule, master, validationFraction, seed, maxRejectFraction, maxPixels,
+                earlyStoppingPatience, earlyStoppingMetric, classWeights, cacheFeatures, resume);
+    }
+
     public TrainConfig {
         if (epochs < 1) {
             throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);

@@ -3,10 +3,13 @@ package org.sparktransfer.data;
 import static org.apache.spark.sql.functions.col;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
@@ -72,6 +75,39 @@ public final class ImageCatalog {
         return selected.repartition(partitions).mapPartitions(
                 new ManifestRows(base, splitter, new SerializableConfiguration(storage.conf())),
                 Encoders.row(ImageColumns.LISTED));
+    }
+
+    /**
+     * The classes of a source in training's index order: an ImageFolder root's class folders (names starting
+     * with '.' or '_' skipped; listed without Spark) or a manifest's distinct labels (read with the session
+     * {@code spark} supplies, which is only called for a manifest), sorted by name as torchvision's ImageFolder.
+     */
+    public static ClassIndex classes(ImageSource source, Storage storage, Supplier<SparkSession> spark) throws IOException {
+        if (source.kind() == ImageSource.Kind.FOLDER) {
+            Path root = storage.qualify(source.uri());
+            if (!storage.exists(root)) {
+                throw new UsageException("image folder does not exist: " + root);
+            }
+            List<String> names = new ArrayList<>();
+            for (FileStatus s : storage.fs(root).listStatus(root)) {
+                if (s.isDirectory() && !s.getPath().getName().startsWith(".") && !s.getPath().getName().startsWith("_")) {
+                    names.add(s.getPath().getName());
+                }
+            }
+            if (names.isEmpty()) {
+                throw new UsageException("image folder " + root + " has no class folders (expected <root>/<class>/<image>)");
+            }
+            return ClassIndex.sortedFrom(names);
+        }
+        // A manifest names its labels; reading only that column keeps this a cheap scan.
+        List<String> labels = new ArrayList<>();
+        for (Row r : new ImageCatalog(spark.get()).manifestLabels(source).collectAsList()) {
+            labels.add(r.getString(0));
+        }
+        if (labels.isEmpty()) {
+            throw new UsageException("manifest " + source.uri() + " has no labels; training needs a 'label' column");
+        }
+        return ClassIndex.sortedFrom(labels);
     }
 
     /** The distinct labels of a manifest, without reading any image. */

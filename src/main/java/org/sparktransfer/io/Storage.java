@@ -22,6 +22,18 @@ public final class Storage {
         this.conf = conf;
     }
 
+    /**
+     * Storage with the Hadoop settings a Spark job would get ({@code spark.hadoop.*} from spark-submit's
+     * system properties and spark-defaults), for a driver-side step that runs before any SparkSession.
+     */
+    public static Storage fromSparkConf() {
+        Configuration conf = new Configuration();
+        for (scala.Tuple2<String, String> kv : new org.apache.spark.SparkConf(true).getAllWithPrefix("spark.hadoop.")) {
+            conf.set(kv._1(), kv._2());
+        }
+        return new Storage(conf);
+    }
+
     public Configuration conf() {
         return conf;
     }

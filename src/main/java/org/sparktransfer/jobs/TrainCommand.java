@@ -1,17 +1,22 @@
 package org.sparktransfer.jobs;
 
+import java.io.IOException;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.config.TrainingMasterSettings;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.sparktransfer.data.ClassIndex;
+import org.sparktransfer.data.ImageCatalog;
 import org.sparktransfer.data.ImageSource;
 import org.sparktransfer.data.image.Preprocessing;
 import org.sparktransfer.io.SparkSessions;
+import org.sparktransfer.io.Storage;
 import org.sparktransfer.model.FreezePolicy;
 import org.sparktransfer.model.ModelSummary;
 import org.sparktransfer.model.ResNetArch;
-import org.sparktransfer.model.ResNetFactory;
+import org.sparktransfer.train.InitialNetwork;
 import org.sparktransfer.train.LearningRateSchedule;
 import org.sparktransfer.train.OptimizerKind;
 import org.sparktransfer.train.TrainPipeline;
@@ -205,13 +210,32 @@ public final class TrainCommand extends JobCommand {
         return config;
     }
 
+    /**
+     * The network training would start from, without training: the data's classes listed as training lists
+     * them (an ImageFolder without Spark; a manifest's labels with the job's Spark session), the head sized to
+     * them, the weights (if given) loaded and the freeze policy applied.
+     */
+    private void printSummary() throws IOException {
+        ClassIndex classes;
+        Storage storage;
+        if (config.images().kind() == ImageSource.Kind.FOLDER) {
+            storage = Storage.fromSparkConf();
+            classes = ImageCatalog.classes(config.images(), storage, null);
+        } else {
+            try (SparkSessions.Handle session = SparkSessions.open("TrainJob summary " + config.runName())) {
+                storage = new Storage(session.spark().sparkContext().hadoopConfiguration());
+                classes = ImageCatalog.classes(config.images(), storage, session::spark);
+            }
+        }
+        System.out.println(classes.size() + " classes: " + String.join(", ", classes.names()));
+        ComputationGraph net = InitialNetwork.create(config, classes.size(), storage).network();
+        System.out.println(ModelSummary.render(net, config.preprocessing().cropSize()));
+    }
+
     @Override
     protected ExitCode execute() throws Exception {
         if (summary) {
-            // Only the shape of the network matters here: no weights are read and no Spark starts.
-            System.out.println(ModelSummary.render(
-                    config.freeze().apply(ResNetFactory.build(config.arch(), 1000, config.preprocessing().cropSize(), config.seed())),
-                    config.preprocessing().cropSize()));
+            printSummary();
             return ExitCode.OK;
         }
         try (SparkSessions.Handle session = SparkSessions.open("TrainJob " + config.runName())) {

@@ -51,11 +51,29 @@ public enum FreezePolicy {
     }
 
     /**
+     * Last vertex frozen by this policy in {@code g}, or null for NONE: a graph of {@link ResNetFactory} or a DL4J
+     * zoo ResNet used as is ({@link KerasResNet}: stem = before res2a, layer1..layer4 = Keras stages 2..5).
+     */
+    public String boundary(ComputationGraph g) {
+        if (this == NONE || !KerasResNet.matches(g)) {
+            return this == NONE ? null : boundary(ResNetFactory.detect(g));
+        }
+        switch (this) {
+            case STEM:
+                return KerasResNet.stemOutput(g);
+            case BACKBONE:
+                return KerasResNet.POOL;
+            default:
+                return KerasResNet.stageOutput(g, ordinal() - 1);
+        }
+    }
+
+    /**
      * Returns a new graph with this policy's layers frozen (parameters, BN statistics and the updater
      * configuration are carried over). NONE returns the graph unchanged.
      */
     public ComputationGraph apply(ComputationGraph g) {
-        String boundary = boundary(ResNetFactory.detect(g));
+        String boundary = boundary(g);
         if (boundary == null) {
             return g;
         }

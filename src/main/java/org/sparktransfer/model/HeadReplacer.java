@@ -1,6 +1,8 @@
 package org.sparktransfer.model;
 
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
@@ -16,22 +18,32 @@ public final class HeadReplacer {
     }
 
     public static ComputationGraph replaceHead(ComputationGraph g, int numClasses, long seed) {
+        ResNetFactory.detect(g);
+        return replace(g, ResNetFactory.FC, numClasses, seed);
+    }
+
+    /**
+     * Replaces the output layer {@code oldHead} by {@code fc} with {@code numClasses} outputs on the same input
+     * (same number of features, same input preprocessor), initialised from {@code seed}.
+     */
+    static ComputationGraph replace(ComputationGraph g, String oldHead, int numClasses, long seed) {
         if (numClasses < 1) {
             throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
         }
-        ResNetArch arch = ResNetFactory.detect(g);
         // A layer added through TransferLearning gets DL4J's defaults (plain Sgd 1e-3), not the graph's
         // updater: clone the old head's configuration (updater, regularisation, loss) and only resize it.
-        org.deeplearning4j.nn.conf.layers.Layer old = g.getLayer(ResNetFactory.FC).conf().getLayer();
+        org.deeplearning4j.nn.conf.layers.Layer old = g.getLayer(oldHead).conf().getLayer();
         if (old instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer f) {
             old = f.getLayer();
         }
         FeedForwardLayer head = (FeedForwardLayer) old.clone();
-        head.setNIn(arch.featureDim());
+        head.setNIn(g.getLayer(oldHead).getParam("W").size(0));
         head.setNOut(numClasses);
+        String input = g.getConfiguration().getVertexInputs().get(oldHead).get(0);
+        InputPreProcessor pre = ((LayerVertex) g.getConfiguration().getVertices().get(oldHead)).getPreProcessor();
         ComputationGraph out = new TransferLearning.GraphBuilder(g)
-                .removeVertexKeepConnections(ResNetFactory.FC)
-                .addLayer(ResNetFactory.FC, head, ResNetFactory.AVGPOOL)
+                .removeVertexKeepConnections(oldHead)
+                .addLayer(ResNetFactory.FC, head, pre == null ? null : pre.clone(), input)
                 .setOutputs(ResNetFactory.FC)
                 .build();
         initHead(out, seed);

@@ -81,8 +81,8 @@ public final class ModelSummary {
     public static String render(ComputationGraph g, int inputSize) {
         ComputationGraphConfiguration conf = g.getConfiguration().clone();
         InputType in = InputType.convolutional(inputSize, inputSize, 3);
-        // On a clone: computing activation types may set nIn/preprocessors on the configuration it walks.
-        Map<String, InputType> types = conf.getLayerActivationTypes(false, false, in);
+        // On a clone: computing activation types sets nIn/preprocessors (a zoo graph needs its CNN-to-dense one).
+        Map<String, InputType> types = conf.getLayerActivationTypes(in);
         Map<String, List<String>> inputs = conf.getVertexInputs();
 
         String fmt = "%-28s %-22s %-24s %-20s %12s %-9s%n";

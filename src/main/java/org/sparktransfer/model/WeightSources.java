@@ -60,7 +60,7 @@ public final class WeightSources {
                 } catch (RuntimeException e) {
                     throw new IOException(path + ": not a DL4J ComputationGraph zip: " + e.getMessage(), e);
                 }
-                return fromGraph(g, arch, numClasses, seed);
+                return fromGraph(g, arch, numClasses, inputSize, seed);
             }
             return fromStateDict(SafetensorsReader.read(in, path.toString()), arch, numClasses, inputSize, seed);
         }
@@ -82,9 +82,17 @@ public final class WeightSources {
 
     /**
      * Hook for a graph that is already loaded (e.g. a model artifact this project trained earlier): checks the
-     * architecture and replaces the head when {@code numClasses} differs.
+     * architecture and replaces the head when {@code numClasses} differs. A DL4J zoo ResNet-50 in Keras layout
+     * (see {@link KerasResNet}) is used as it is, with a new head; it needs {@code arch} resnet50.
      */
-    public static ComputationGraph fromGraph(ComputationGraph g, ResNetArch arch, int numClasses, long seed) {
+    public static ComputationGraph fromGraph(ComputationGraph g, ResNetArch arch, int numClasses, int inputSize, long seed) {
+        if (KerasResNet.matches(g)) {
+            if (arch != ResNetArch.RESNET50) {
+                throw new IllegalArgumentException("Model is DL4J's zoo ResNet-50 (Keras layout), expected "
+                        + arch.cliName() + ": pass --arch resnet50");
+            }
+            return KerasResNet.withHead(g, numClasses, inputSize, seed);
+        }
         ResNetArch found = ResNetFactory.detect(g);
         if (found != arch) {
             throw new IllegalArgumentException("Model is a " + found.cliName() + ", expected " + arch.cliName());

@@ -178,7 +178,8 @@ final class FeatureCache {
             return ModelBatches.run(rows, batcher, backboneDir, conf.value(), (net, b, sources, out) -> {
                 int pool = net.getVertex(ResNetFactory.AVGPOOL).getVertexIndex();
                 INDArray pooled = net.feedForward(new INDArray[] {b.features()}, pool, false, true).get(ResNetFactory.AVGPOOL);
-                float[][] f = pooled.toFloatMatrix();
+                // [N, C] from ResNetFactory's global pooling; [N, C, 1, 1] from a zoo graph's pooling layer.
+                float[][] f = pooled.reshape(pooled.size(0), pooled.length() / pooled.size(0)).toFloatMatrix();
                 for (int i = 0; i < b.size(); i++) {
                     Row src = sources.get(i);
                     out.add(RowFactory.create(src.getString(0), src.getInt(1), src.getString(3), f[i]));

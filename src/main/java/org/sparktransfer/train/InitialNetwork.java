@@ -10,6 +10,8 @@ import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.io.ModelArtifact;
 import org.sparktransfer.io.Storage;
+import org.sparktransfer.data.image.Preprocessing;
+import org.sparktransfer.model.KerasResNet;
 import org.sparktransfer.model.ResNetArch;
 import org.sparktransfer.model.ResNetFactory;
 import org.sparktransfer.model.WeightSources;
@@ -25,7 +27,11 @@ public final class InitialNetwork {
 
     private InitialNetwork() {}
 
-    public record Result(ComputationGraph network, String weightsDescription) {}
+    /**
+     * @param preprocessing what the network expects: the run's own, or, for a DL4J zoo ResNet used as is, the
+     *                      same sizes with its normalisation (see {@link KerasResNet#preprocessing})
+     */
+    public record Result(ComputationGraph network, String weightsDescription, Preprocessing preprocessing) {}
 
     public static Result create(TrainConfig config, int numClasses, Storage storage) throws IOException {
         ResNetArch arch = config.arch();
@@ -40,7 +46,7 @@ public final class InitialNetwork {
             Path path = storage.qualify(config.weightsUri());
             if (ModelArtifact.isArtifact(storage, path)) {
                 ModelArtifact earlier = ModelArtifact.load(storage, path, false);
-                net = WeightSources.fromGraph(earlier.network(), arch, numClasses, config.seed());
+                net = WeightSources.fromGraph(earlier.network(), arch, numClasses, size, config.seed());
                 described = "model artifact " + path + " (" + earlier.manifest().modelId() + ")";
             } else {
                 net = WeightSources.loadBackbone(config.weightsUri(), arch, numClasses, size, config.seed(), storage.conf());
@@ -55,6 +61,12 @@ public final class InitialNetwork {
                 .seed(config.seed())
                 .build();
         ComputationGraph tuned = new TransferLearning.GraphBuilder(frozen).fineTuneConfiguration(tune).build();
-        return new Result(tuned, described);
+        Preprocessing pre = config.preprocessing();
+        if (KerasResNet.matches(tuned)) {
+            pre = KerasResNet.preprocessing(pre);
+            LOG.info("{} is DL4J's zoo ResNet-50 in Keras layout, used as is: inputs are RGB 0-255 minus the mean {}",
+                    described, java.util.Arrays.toString(pre.mean()));
+        }
+        return new Result(tuned, described, pre);
     }
 }

@@ -35,6 +35,7 @@ import org.sparktransfer.io.Storage;
 import org.sparktransfer.jobs.DataQualityException;
 import org.sparktransfer.jobs.UsageException;
 import org.sparktransfer.model.FreezePolicy;
+import org.sparktransfer.model.ResNetFactory;
 
 /**
  * The training run: list and check the images, split them, fine-tune with parameter averaging
@@ -50,7 +51,8 @@ public final class TrainPipeline {
 
     private final SparkSession spark;
     private final JavaSparkContext jsc;
-    private final TrainConfig config;
+    /** The run's configuration; its preprocessing becomes what the starting network expects. */
+    private TrainConfig config;
     private final Storage storage;
 
     public TrainPipeline(SparkSession spark, TrainConfig config) {
@@ -77,7 +79,7 @@ public final class TrainPipeline {
         storage.writeString(new Path(runDir, "run.json"), Json.write(config));
 
         StorageLevel level = StorageLevel.fromString(config.master().storageLevel());
-        ClassIndex classes = discoverClasses();
+        ClassIndex classes = ImageCatalog.classes(config.images(), storage, () -> spark);
         storage.writeString(new Path(runDir, ModelArtifact.CLASSES), classes.toText());
         LOG.info("{} classes: {}", classes.size(), classes.names());
 
@@ -108,11 +110,12 @@ public final class TrainPipeline {
         org.sparktransfer.runtime.NativeRuntime.configure(Runtime.getRuntime().availableProcessors());
         InitialNetwork.Result initial = InitialNetwork.create(config, classes.size(), storage);
         ComputationGraph full = initial.network();
+        config = config.withPreprocessing(initial.preprocessing());
         EpochData epochData;
         ComputationGraph fitted;
         if (config.freeze() == FreezePolicy.BACKBONE && config.cacheFeatures()) {
             epochData = FeatureCache.prepare(spark, storage, runDir, config, classes, full, good);
-            fitted = FeatureCache.headOf(full, config, config.arch().featureDim(), classes.size());
+            fitted = FeatureCache.headOf(full, config, (int) full.getLayer(ResNetFactory.FC).getParam("W").size(0), classes.size());
         } else {
             // Projections of the persisted checked rows: each epoch re-decodes, nothing is listed twice.
             epochData = new ImageEpochData(config, bySplit(good, SplitAssigner.TRAIN),
@@ -167,35 +170,6 @@ public final class TrainPipeline {
         return completedEpochs > resumedAfter
                 ? String.format("resumed after epoch %d, trained epochs %d-%d in this attempt", resumedAfter, resumedAfter + 1, completedEpochs)
                 : String.format("resumed after epoch %d, no epoch left to train", resumedAfter);
-    }
-
-    private ClassIndex discoverClasses() throws IOException {
-        if (config.images().kind() == org.sparktransfer.data.ImageSource.Kind.FOLDER) {
-            Path root = storage.qualify(config.images().uri());
-            if (!storage.exists(root)) {
-                throw new UsageException("image folder does not exist: " + root);
-            }
-            List<String> names = new ArrayList<>();
-            for (org.apache.hadoop.fs.FileStatus s : storage.fs(root).listStatus(root)) {
-                if (s.isDirectory() && !s.getPath().getName().startsWith(".") && !s.getPath().getName().startsWith("_")) {
-                    names.add(s.getPath().getName());
-                }
-            }
-            if (names.isEmpty()) {
-                throw new UsageException("image folder " + root + " has no class folders (expected <root>/<class>/<image>)");
-            }
-            return ClassIndex.sortedFrom(names);
-        }
-        // A manifest names its labels; reading only that column keeps this a cheap scan.
-        Dataset<Row> listed = new ImageCatalog(spark).manifestLabels(config.images());
-        List<String> labels = new ArrayList<>();
-        for (Row r : listed.collectAsList()) {
-            labels.add(r.getString(0));
-        }
-        if (labels.isEmpty()) {
-            throw new UsageException("manifest " + config.images().uri() + " has no labels; training needs a 'label' column");
-        }
-        return ClassIndex.sortedFrom(labels);
     }
 
     private JavaRDD<Row> bySplit(Dataset<Row> good, String split) {

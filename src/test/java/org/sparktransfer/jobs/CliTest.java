@@ -1,17 +1,22 @@
 package org.sparktransfer.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparktransfer.testing.TestImages;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.OptionSpec;
 
-/** Parse-only tests of the job command lines: help, defaults, and one-line errors with exit code 2. */
+/** Job command lines: help, defaults, one-line errors with exit code 2, and --summary (no training). */
 class CliTest {
 
     record Run(int code, String out, String err) {}
@@ -95,11 +100,22 @@ class CliTest {
         assertEquals("r1", c.runName());
     }
 
+    /** --summary lists the ImageFolder's classes as training does and sizes the head to them; nothing is trained. */
     @Test
-    void summaryPrintsPyTorchParameterCountsWithoutSpark() {
-        Run r = run(new TrainCommand(), "--images", "/tmp/x", "--output", "/tmp/o", "--summary", "--freeze", "backbone");
+    void summarySizesTheHeadToTheDataWithoutSpark(@TempDir Path dir) {
+        TestImages.folder().classes("cat", "dog", "fox").perClass(1).writeTo(dir.resolve("images"));
+        java.nio.file.Path out = dir.resolve("runs");
+        Run r = run(new TrainCommand(), "--images", dir.resolve("images").toString(), "--output", out.toString(),
+                "--summary", "--freeze", "backbone");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("11,689,512"), r.out());
-        assertTrue(r.out().contains("513,000"), "1000-class head trainable with the backbone frozen: " + r.out());
+        assertTrue(r.out().contains("3 classes: cat, dog, fox"), r.out());
+        assertTrue(r.out().contains("Total params: 11,178,051"), r.out());
+        assertTrue(r.out().contains("Trainable params: 1,539"), "3-class head trainable with the backbone frozen: " + r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("fc ") && l.contains("[-1, 3]")), "fc outputs 3 classes: " + r.out());
+        assertFalse(Files.exists(out), "--summary writes no run");
+
+        Run none = run(new TrainCommand(), "--images", dir.resolve("missing").toString(), "--output", out.toString(), "--summary");
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("image folder does not exist"), none.err());
     }
 }

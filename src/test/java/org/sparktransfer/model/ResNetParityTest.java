@@ -14,17 +14,15 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 
+import org.sparktransfer.testing.PythonScripts;
+
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -44,31 +42,26 @@ class ResNetParityTest {
 
     @BeforeAll
     static void generate() throws Exception {
-        String python = System.getenv().getOrDefault("PARITY_PYTHON", "/usr/bin/python3");
-        Path script = Paths.get("src/test/python/make_resnet_parity.py").toAbsolutePath();
-        Process p = new ProcessBuilder(python, script.toString(), dir.toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "python timed out");
-        assertEquals(0, p.exitValue(), "reference generator failed (needs torch + torchvision for "
-                + python + "):\n" + out);
+        PythonScripts.run("make_resnet_parity.py", 300, dir.toString());
         meta = new ObjectMapper().readTree(dir.resolve("meta.json").toFile());
     }
 
     static INDArray readF32(Path f, long... shape) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
-        float[] v = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(v);
-        return Nd4j.create(v, shape, 'c');
+        return Nd4j.create(PythonScripts.readF32(f), shape, 'c');
     }
 
     /** Returns the relative error reached and asserts it is within TOL. */
     static double assertClose(String what, INDArray expected, INDArray actual) {
+        return assertClose(what, expected, actual, TOL);
+    }
+
+    /** Returns max |expected - actual| / max |expected| and asserts it is within {@code tol}. */
+    static double assertClose(String what, INDArray expected, INDArray actual, double tol) {
         assertArrayEquals(expected.shape(), actual.shape(), what + " shape");
         double scale = expected.amaxNumber().doubleValue();
         double err = Transforms.abs(expected.sub(actual)).maxNumber().doubleValue() / scale;
         System.out.printf("parity %-22s max|diff|/max|ref| = %.3e (max|ref| %.3f)%n", what, err, scale);
-        assertTrue(err <= TOL, what + ": relative error " + err + " > " + TOL);
+        assertTrue(err <= tol, what + ": relative error " + err + " > " + tol);
         return err;
     }
 
