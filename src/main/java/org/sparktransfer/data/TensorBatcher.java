@@ -7,6 +7,9 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.unsafe.Platform;
 import org.apache.spark.unsafe.hash.Murmur3_x86_32;
@@ -47,7 +50,11 @@ public final class TensorBatcher implements Serializable {
         this.maxPixels = maxPixels;
     }
 
-    /** Rows must have path at 0, label_index at 1 and content at 2. */
+    /**
+     * Rows must have path at 0, label_index at 1 and content at 2. The images of a batch are decoded and
+     * transformed on the task's {@code spark.task.cpus} threads: a task that trains or scores with N ND4J
+     * threads owns N cores, and decoding one image at a time would leave all but one idle while it runs.
+     */
     public Iterator<TensorBatch> batches(Iterator<Row> rows) {
         org.sparktransfer.runtime.NativeRuntime.configureForTask();
         ImageDecoder decoder = new ImageDecoder(maxPixels);
@@ -55,10 +62,16 @@ public final class TensorBatcher implements Serializable {
         TrainTransform train = new TrainTransform(preprocessing);
         int crop = preprocessing.cropSize();
         int perImage = 3 * crop * crop;
+        int threads = Math.min(batchSize, org.sparktransfer.runtime.NativeRuntime.taskCpus());
+        ForkJoinPool pool = threads > 1 ? new ForkJoinPool(threads) : null;
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
-                return rows.hasNext();
+                boolean more = rows.hasNext();
+                if (!more && pool != null) {
+                    pool.shutdown();
+                }
+                return more;
             }
 
             @Override
@@ -66,11 +79,14 @@ public final class TensorBatcher implements Serializable {
                 if (!rows.hasNext()) {
                     throw new NoSuchElementException();
                 }
-                List<String> paths = new ArrayList<>(batchSize);
-                List<Integer> labels = new ArrayList<>(batchSize);
-                float[] data = new float[batchSize * perImage];
-                while (rows.hasNext() && paths.size() < batchSize) {
-                    Row r = rows.next();
+                List<Row> batch = new ArrayList<>(batchSize);
+                while (rows.hasNext() && batch.size() < batchSize) {
+                    batch.add(rows.next());
+                }
+                int n = batch.size();
+                float[] data = new float[n * perImage];
+                IntConsumer fill = i -> {
+                    Row r = batch.get(i);
                     String path = r.getString(0);
                     BufferedImage image;
                     try {
@@ -79,20 +95,25 @@ public final class TensorBatcher implements Serializable {
                         // Rows reach this point only after the decode check passed them.
                         throw new IllegalStateException("image " + path + " decoded in the check but not now: " + e.getMessage(), e);
                     }
-                    int offset = paths.size() * perImage;
                     if (mode == Mode.TRAIN) {
-                        train.apply(image, augmentationSeed(path), data, offset);
+                        train.apply(image, augmentationSeed(path), data, i * perImage);
                     } else {
-                        eval.apply(image, data, offset);
+                        eval.apply(image, data, i * perImage);
                     }
-                    paths.add(path);
-                    labels.add(r.getInt(1));
+                };
+                if (pool != null && n > 1) {
+                    pool.submit(() -> IntStream.range(0, n).parallel().forEach(fill)).join();
+                } else {
+                    IntStream.range(0, n).forEach(fill);
                 }
-                int n = paths.size();
-                float[] exact = n == batchSize ? data : java.util.Arrays.copyOf(data, n * perImage);
-                int[] labelArray = labels.stream().mapToInt(Integer::intValue).toArray();
-                return new TensorBatch(paths, labelArray,
-                        Nd4j.create(exact, new long[] {n, 3, crop, crop}, 'c').castTo(DataType.FLOAT));
+                List<String> paths = new ArrayList<>(n);
+                int[] labels = new int[n];
+                for (int i = 0; i < n; i++) {
+                    paths.add(batch.get(i).getString(0));
+                    labels[i] = batch.get(i).getInt(1);
+                }
+                return new TensorBatch(paths, labels,
+                        Nd4j.create(data, new long[] {n, 3, crop, crop}, 'c').castTo(DataType.FLOAT));
             }
         };
     }

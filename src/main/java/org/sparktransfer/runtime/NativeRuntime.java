@@ -51,9 +51,13 @@ public final class NativeRuntime {
      * learning executors spark.task.cpus = spark.executor.cores to run one multi-threaded worker.
      */
     public static void configureForTask() {
+        configure(taskCpus());
+    }
+
+    /** The cores a Spark task owns (spark.task.cpus), or the machine's outside Spark. */
+    public static int taskCpus() {
         org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
-        int cpus = env == null ? Runtime.getRuntime().availableProcessors() : env.conf().getInt("spark.task.cpus", 1);
-        configure(cpus);
+        return env == null ? Runtime.getRuntime().availableProcessors() : env.conf().getInt("spark.task.cpus", 1);
     }
 
     /** @param threads the cores this JVM's tasks may use together (executor cores, or local[N]) */

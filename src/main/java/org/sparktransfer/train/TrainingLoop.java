@@ -69,12 +69,16 @@ final class TrainingLoop {
             SparkComputationGraph sparkNet = new SparkComputationGraph(jsc, net, master);
 
             jsc.setJobDescription(String.format("epoch %d/%d: train (%d images)", shown, epochs, trainCount));
+            long broadcasts = RoundBroadcasts.mark(jsc);
             long t0 = System.nanoTime();
             sparkNet.fit(data.train(epoch));
             double seconds = (System.nanoTime() - t0) / 1e9;
             double trainLoss = sparkNet.getScore();
             net = sparkNet.getNetwork();
             master.deleteTempFiles(jsc);
+            // Without this every averaging round's network copy would stay on the driver (the cleaner is off).
+            int released = RoundBroadcasts.release(jsc, broadcasts);
+            LOG.debug("epoch {}: released {} averaging-round broadcasts", shown, released);
 
             Double valLoss = null;
             Double valAccuracy = null;

@@ -89,6 +89,9 @@ class TrainingBehaviourTest {
         assertFalse(initialConv.equals(org.sparktransfer.model.ResNetFactory.build(
                 org.sparktransfer.model.ResNetArch.RESNET18, 3, 32, 11).getLayer("layer4.1.conv2").params()),
                 "the trainable stage did train");
+        // dl4j-spark never unpersists its per-round network broadcasts and the cleaner is off: the loop must.
+        assertEquals(0, RoundBroadcasts.release(org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext()), -1),
+                "averaging rounds' network broadcasts left on the driver");
     }
 
     @Test

@@ -1,0 +1,436 @@
+package org.sparktransfer.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobEnd;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.sparktransfer.io.SparkSessions;
+import org.sparktransfer.jobs.Cli;
+import org.sparktransfer.jobs.PredictCommand;
+import org.sparktransfer.jobs.TrainCommand;
+import org.sparktransfer.model.LayerImpl;
+import org.sparktransfer.model.ResNetArch;
+
+/**
+ * End to end against model only (issue 7, items 4 and 5), each measurement in its own child JVM.
+ *
+ * <p>Default mode: generates JPEG photos, runs {@code TrainJob} in local mode ({@code local[T]} with
+ * {@code spark.task.cpus=T}: one T-thread worker, as on an executor with {@code spark.task.cpus =
+ * spark.executor.cores}) and then {@code PredictJob} on its model, and compares the jobs' rates with
+ * {@link ResNetBenchmark}'s model-only rows (random tensors, no Spark) of the same arch, size, batch and
+ * freezing, measured in the same invocation. TrainJob's rate is the history table's
+ * {@code images_per_second}: training images over the seconds of the whole fit of an epoch, which includes
+ * decoding, augmentation, dl4j-spark's export and repartitioning and every averaging round (validation and
+ * the checkpoint are excluded; the benchmark runs without validation data). The first epoch pays the JIT
+ * and native warm-up as the model-only row's two discarded steps do, so later epochs are compared.
+ * PredictJob's rate is its summary's {@code images_per_second}: scored images over the scoring stage
+ * (listing is done, decoding, preprocessing, the model load and the forward passes are in it).
+ *
+ * <p>{@code --memory}: the same TrainJob for a short and a long number of epochs on a small image set
+ * (defaults: 64 images, batch 32, 224 px, 2 and 10 epochs), printing each run's peak RSS (VmHWM), peak JVM
+ * heap, heap after a full GC at the end, the RSS at the end and the RSS at the start of every epoch.
+ *
+ * <p>{@code mvn -o -Pbench verify -Dbench.main=org.sparktransfer.bench.JobThroughputBenchmark
+ * -Dbench.args="..."}; {@code -Dbench.args=-h} lists the options.
+ */
+public final class JobThroughputBenchmark {
+
+    static final class Opts {
+        ResNetArch arch = ResNetArch.RESNET18;
+        List<Integer> sizes = List.of(224);
+        int threads = 2;
+        int trainImages = 160;
+        int predictImages = 320;
+        int epochs = 3;
+        int trainBatch = 16;
+        int inferBatch = 32;
+        int repeats = 5;
+        int averagingFrequency = 5;
+        String freeze = "none";
+        String xmx = "6g";
+        boolean train = true;
+        boolean predict = true;
+        boolean memory = false;
+        int memoryImages = 64;
+        int memoryBatch = 32;
+        int memorySize = 224;
+        int shortEpochs = 2;
+        int longEpochs = 10;
+        List<String> extraJobArgs = new ArrayList<>();
+        Path workDir = null;
+    }
+
+    private JobThroughputBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--child-job")) {
+            childJob(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
+        Opts o = parse(args);
+        Path work = o.workDir != null ? Files.createDirectories(o.workDir) : Files.createTempDirectory("job-throughput-bench");
+        System.out.printf(Locale.ROOT, "Job throughput benchmark: %s, threads=%d, cpus=%d, %s, work dir %s%n",
+                o.arch.cliName(), o.threads, Runtime.getRuntime().availableProcessors(), ResNetBenchmark.Driver.cpuName(), work);
+        if (o.memory) {
+            memory(o, work);
+        } else {
+            throughput(o, work);
+        }
+    }
+
+    static Opts parse(String[] args) {
+        Opts o = new Opts();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-h") || a.equals("--help")) {
+                System.out.println("""
+                        JobThroughputBenchmark [options]    TrainJob and PredictJob vs model-only rates
+                          --arch resnet18 --sizes 224[,112] --threads 2 (local[T], spark.task.cpus=T)
+                          --train-images 160 --predict-images 320 --epochs 3 --train-batch 16 --infer-batch 32
+                          --averaging-frequency 5 --freeze none --repeats 5 (model-only timed steps) --xmx 6g
+                          --no-train | --no-predict       one job only (PredictJob still needs a trained model)
+                          --job-arg ARG                   extra TrainJob option (repeatable), e.g. --job-arg=--rdd-approach
+                          --work-dir DIR                  keep images and runs there (default: a temp dir)
+                        JobThroughputBenchmark --memory [options]    peak memory of a short and a long TrainJob
+                          --memory-images 64 --memory-batch 32 --memory-size 224 --short-epochs 2 --long-epochs 10""");
+                System.exit(0);
+            }
+            String v = i + 1 < args.length ? args[i + 1] : null;
+            switch (a) {
+                case "--arch" -> o.arch = ResNetArch.fromCliName(v);
+                case "--sizes" -> o.sizes = Arrays.stream(v.split(",")).map(Integer::parseInt).toList();
+                case "--threads" -> o.threads = Integer.parseInt(v);
+                case "--train-images" -> o.trainImages = Integer.parseInt(v);
+                case "--predict-images" -> o.predictImages = Integer.parseInt(v);
+                case "--epochs" -> o.epochs = Integer.parseInt(v);
+                case "--train-batch" -> o.trainBatch = Integer.parseInt(v);
+                case "--infer-batch" -> o.inferBatch = Integer.parseInt(v);
+                case "--repeats" -> o.repeats = Integer.parseInt(v);
+                case "--averaging-frequency" -> o.averagingFrequency = Integer.parseInt(v);
+                case "--freeze" -> o.freeze = v;
+                case "--xmx" -> o.xmx = v;
+                case "--job-arg" -> o.extraJobArgs.add(v);
+                case "--work-dir" -> o.workDir = Paths.get(v);
+                case "--memory-images" -> o.memoryImages = Integer.parseInt(v);
+                case "--memory-batch" -> o.memoryBatch = Integer.parseInt(v);
+                case "--memory-size" -> o.memorySize = Integer.parseInt(v);
+                case "--short-epochs" -> o.shortEpochs = Integer.parseInt(v);
+                case "--long-epochs" -> o.longEpochs = Integer.parseInt(v);
+                case "--no-train" -> { o.train = false; i--; }
+                case "--no-predict" -> { o.predict = false; i--; }
+                case "--memory" -> { o.memory = true; i--; }
+                default -> {
+                    if (a.startsWith("--job-arg=")) {
+                        o.extraJobArgs.add(a.substring("--job-arg=".length()));
+                        i--;
+                    } else {
+                        throw new IllegalArgumentException("unknown option " + a + " (try --help)");
+                    }
+                }
+            }
+            i++;
+        }
+        return o;
+    }
+
+    // ---------------------------------------------------------------- throughput
+
+    static void throughput(Opts o, Path work) throws Exception {
+        Path trainImages = work.resolve("train-images");
+        Path predictImages = work.resolve("predict-images");
+        writeOnce(trainImages, o.trainImages);
+        writeOnce(predictImages, o.predictImages);
+        ResNetBenchmark.Driver models = modelOnly(o);
+        List<String> table = new ArrayList<>();
+        for (int size : o.sizes) {
+            String run = o.arch.cliName() + "-" + size + "-" + System.currentTimeMillis();
+            Path runs = work.resolve("runs");
+            if (o.train || o.predict) {
+                double model = o.train ? models.runChild(LayerImpl.defaultImpl(), o.arch, size,
+                        o.freeze.equals("backbone") ? "featextract" : "finetune").imgPerS() : Double.NaN;
+                ChildResult t = runJob(o, "train", trainArgs(o, trainImages, runs, run, size, o.epochs, o.trainBatch),
+                        runs.resolve(run).resolve("history"));
+                if (o.train) {
+                    double job = t.laterEpochsRate();
+                    table.add(row(String.format(Locale.ROOT, "TrainJob %s %d px, batch %d, freeze %s, epochs 2-%d", o.arch.cliName(),
+                            size, o.trainBatch, o.freeze, o.epochs), model, job));
+                    System.out.println(t.describe());
+                }
+            }
+            if (o.predict) {
+                double model = models.runChild(LayerImpl.defaultImpl(), o.arch, size, "infer").imgPerS();
+                ChildResult p = runJob(o, "predict", List.of("--model", runs.resolve(run).toString(),
+                        "--images", predictImages.toString(), "--output", work.resolve("predictions-" + run).toString(),
+                        "--batch-size", String.valueOf(o.inferBatch)), work.resolve("predictions-" + run).resolve("summary"));
+                table.add(row(String.format(Locale.ROOT, "PredictJob %s %d px, batch %d", o.arch.cliName(), size, o.inferBatch),
+                        model, p.rates.get(0)));
+                System.out.println(p.describe());
+            }
+        }
+        System.out.println();
+        System.out.println("| job | model-only img/s | job img/s | job / model-only | target |");
+        System.out.println("|---|---|---|---|---|");
+        table.forEach(System.out::println);
+    }
+
+    static String row(String job, double model, double jobRate) {
+        return String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | >= 0.85 |", job, model, jobRate, jobRate / model);
+    }
+
+    static ResNetBenchmark.Driver modelOnly(Opts o) throws Exception {
+        ResNetBenchmark.Opts b = ResNetBenchmark.parse(new String[] {"--no-torch", "--threads", String.valueOf(o.threads),
+            "--repeats", String.valueOf(o.repeats), "--train-batch", String.valueOf(o.trainBatch),
+            "--infer-batch", String.valueOf(o.inferBatch), "--xmx", o.xmx});
+        return new ResNetBenchmark.Driver(b);
+    }
+
+    static List<String> trainArgs(Opts o, Path images, Path runs, String run, int size, int epochs, int batch) {
+        List<String> a = new ArrayList<>(List.of("--images", images.toString(), "--output", runs.toString(),
+                "--run-name", run, "--arch", o.arch.cliName(), "--freeze", o.freeze, "--image-size", String.valueOf(size),
+                "--resize-size", String.valueOf(size * 8 / 7), "--epochs", String.valueOf(epochs),
+                "--batch-size", String.valueOf(batch), "--averaging-frequency", String.valueOf(o.averagingFrequency),
+                "--val-fraction", "0"));
+        a.addAll(o.extraJobArgs);
+        return a;
+    }
+
+    static void writeOnce(Path dir, int count) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            long t = System.nanoTime();
+            FeatureCacheBenchmark.writePhotos(dir, count, 500, 375);
+            System.out.printf(Locale.ROOT, "  wrote %d JPEG photos (500x375, 4 classes) to %s in %.1f s%n", count, dir,
+                    (System.nanoTime() - t) / 1e9);
+        }
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    static void memory(Opts o, Path work) throws Exception {
+        Path images = work.resolve("memory-images");
+        writeOnce(images, o.memoryImages);
+        Path runs = work.resolve("memory-runs");
+        List<ChildResult> results = new ArrayList<>();
+        for (int epochs : new int[] {o.shortEpochs, o.longEpochs}) {
+            String run = "epochs-" + epochs + "-" + System.currentTimeMillis();
+            ChildResult r = runJob(o, "train", trainArgs(o, images, runs, run, o.memorySize, epochs, o.memoryBatch),
+                    runs.resolve(run).resolve("history"));
+            System.out.println(r.describe());
+            results.add(r);
+        }
+        ChildResult s = results.get(0);
+        ChildResult l = results.get(1);
+        System.out.printf(Locale.ROOT, "%nTrainJob %s, %d images, %d px, batch %d, freeze %s, local[%d], -Xmx%s%n",
+                o.arch.cliName(), o.memoryImages, o.memorySize, o.memoryBatch, o.freeze, o.threads, o.xmx);
+        System.out.println("| epochs | peak RSS MiB | peak heap MiB | heap after GC MiB | RSS at end MiB | RSS at each epoch's start MiB |");
+        System.out.println("|---|---|---|---|---|---|");
+        for (int i = 0; i < 2; i++) {
+            ChildResult r = results.get(i);
+            System.out.printf(Locale.ROOT, "| %d | %.0f | %.0f | %.0f | %.0f | %s |%n", i == 0 ? o.shortEpochs : o.longEpochs,
+                    r.mem.get("rss_peak_mib"), r.mem.get("heap_peak_mib"), r.mem.get("heap_after_gc_mib"),
+                    r.mem.get("rss_end_mib"), r.epochRss);
+        }
+        System.out.printf(Locale.ROOT, "| %d / %d | %.2f | %.2f | %.2f | %.2f | |%n", o.longEpochs, o.shortEpochs,
+                l.mem.get("rss_peak_mib") / s.mem.get("rss_peak_mib"), l.mem.get("heap_peak_mib") / s.mem.get("heap_peak_mib"),
+                l.mem.get("heap_after_gc_mib") / s.mem.get("heap_after_gc_mib"), l.mem.get("rss_end_mib") / s.mem.get("rss_end_mib"));
+    }
+
+    // ---------------------------------------------------------------- child JVMs
+
+    /** What a job child printed: per-epoch or stage rates, memory figures, Spark job times per phase. */
+    static final class ChildResult {
+        final String what;
+        final List<Double> rates = new ArrayList<>();
+        final List<Double> seconds = new ArrayList<>();
+        final Map<String, Double> mem = new LinkedHashMap<>();
+        final List<String> epochRss = new ArrayList<>();
+        final List<String> sparkJobs = new ArrayList<>();
+        double wallSeconds;
+
+        ChildResult(String what) {
+            this.what = what;
+        }
+
+        /** Mean rate over the epochs after the first (all epochs when there is one). */
+        double laterEpochsRate() {
+            if (rates.size() < 2) {
+                return rates.get(0);
+            }
+            double imgs = 0;
+            double secs = 0;
+            for (int i = 1; i < rates.size(); i++) {
+                imgs += rates.get(i) * seconds.get(i);
+                secs += seconds.get(i);
+            }
+            return imgs / secs;
+        }
+
+        String describe() {
+            StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "  %s: %.1f s wall; rates %s img/s over %s s; memory %s",
+                    what, wallSeconds, fmt(rates), fmt(seconds), mem));
+            b.append(System.lineSeparator()).append("    Spark jobs (phase | first stage | jobs | seconds):");
+            sparkJobs.forEach(j -> b.append(System.lineSeparator()).append("      ").append(j));
+            return b.toString();
+        }
+
+        static String fmt(List<Double> v) {
+            return v.stream().map(d -> String.format(Locale.ROOT, "%.2f", d)).toList().toString();
+        }
+    }
+
+    static ChildResult runJob(Opts o, String kind, List<String> jobArgs, Path table) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent") && !a.startsWith("-Xmx")) {
+                cmd.add(a);
+            }
+        }
+        cmd.add("-Xmx" + o.xmx);
+        // Local mode as the launchers run it, with one worker of T threads (spark.task.cpus = cores).
+        cmd.addAll(List.of("-Dspark.master=local[" + o.threads + "]", "-Dspark.task.cpus=" + o.threads,
+                "-Dspark.ui.enabled=false", "-Dspark.driver.host=127.0.0.1", "-Dspark.driver.bindAddress=127.0.0.1",
+                "-Dspark.kryoserializer.buffer.max=1024m", "-Dspark.driver.maxResultSize=4g"));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), JobThroughputBenchmark.class.getName(),
+                "--child-job", kind, table.toString()));
+        cmd.addAll(jobArgs);
+        String what = kind + " " + String.join(" ", jobArgs.subList(0, Math.min(jobArgs.size(), 40)));
+        System.out.println("  running " + what);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("OMP_NUM_THREADS", String.valueOf(o.threads));
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        ChildResult r = new ChildResult(kind);
+        List<String> tail = new ArrayList<>();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String l;
+            while ((l = in.readLine()) != null) {
+                tail.add(l);
+                if (tail.size() > 60) {
+                    tail.remove(0);
+                }
+                if (l.startsWith("RATE ")) {
+                    String[] f = l.split(" ");
+                    r.rates.add(Double.parseDouble(f[2]));
+                    r.seconds.add(Double.parseDouble(f[3]));
+                } else if (l.startsWith("MEM ")) {
+                    for (String kv : l.substring(4).trim().split(" ")) {
+                        String[] f = kv.split("=");
+                        r.mem.put(f[0], Double.parseDouble(f[1]));
+                    }
+                } else if (l.startsWith("EPOCHRSS ")) {
+                    r.epochRss.add(l.substring(9).trim());
+                } else if (l.startsWith("SPARKJOB ")) {
+                    r.sparkJobs.add(l.substring(9));
+                } else if (l.contains(" epoch ") && l.contains("img/s")) {
+                    System.out.println("    " + l.substring(Math.max(0, l.indexOf(" epoch ") + 1)));
+                }
+            }
+        }
+        if (!p.waitFor(3, TimeUnit.HOURS) || p.exitValue() != 0 || r.rates.isEmpty()) {
+            throw new IllegalStateException(kind + " child failed (" + p.exitValue() + "):\n" + String.join("\n", tail));
+        }
+        r.wallSeconds = (System.nanoTime() - t0) / 1e9;
+        return r;
+    }
+
+    /**
+     * Child: runs the job through the same entry point as {@code TrainJob}/{@code PredictJob} inside a session
+     * created the way the jobs create theirs (spark.* from the system properties), then prints the rates from the
+     * job's own table, its memory peaks and the Spark jobs' time per phase.
+     */
+    static void childJob(String[] a) throws Exception {
+        String kind = a[0];
+        String table = a[1];
+        String[] jobArgs = Arrays.copyOfRange(a, 2, a.length);
+        SparkSession spark = SparkSessions.create("JobThroughputBenchmark " + kind);
+        PhaseTimer timer = new PhaseTimer();
+        spark.sparkContext().addSparkListener(timer);
+        int code = Cli.run(kind.equals("train") ? new TrainCommand() : new PredictCommand(), jobArgs);
+        if (code != 0) {
+            System.exit(code);
+        }
+        double heapPeak = new ResNetBenchmark.MemoryWatch().heapPeak() / 1048576.0;
+        System.gc();
+        double heapAfterGc = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0;
+        double rssEnd = procStatusKib("VmRSS") / 1024.0;
+        List<Row> rows = spark.read().parquet(table).orderBy(kind.equals("train") ? "epoch" : "seconds")
+                .select("images_per_second", "seconds").collectAsList();
+        for (int i = 0; i < rows.size(); i++) {
+            System.out.printf(Locale.ROOT, "RATE %d %.4f %.3f%n", i + 1, rows.get(i).getDouble(0), rows.get(i).getDouble(1));
+        }
+        timer.print();
+        timer.epochRss.forEach((e, v) -> System.out.println("EPOCHRSS " + v));
+        System.out.printf(Locale.ROOT, "MEM rss_peak_mib=%.1f heap_peak_mib=%.1f heap_after_gc_mib=%.1f rss_end_mib=%.1f%n",
+                procStatusKib("VmHWM") / 1024.0, heapPeak, heapAfterGc, rssEnd);
+        spark.stop();
+    }
+
+    /** Spark job time summed per (phase = job description without numbers, first stage's call site). */
+    static final class PhaseTimer extends SparkListener {
+        final Map<Integer, Long> started = new java.util.concurrent.ConcurrentHashMap<>();
+        final Map<Integer, String> keys = new java.util.concurrent.ConcurrentHashMap<>();
+        final Map<String, double[]> totals = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+        final Map<String, String> epochRss = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+
+        @Override
+        public void onJobStart(SparkListenerJobStart e) {
+            String desc = e.properties() == null ? null : e.properties().getProperty("spark.job.description");
+            String phase = desc == null ? "-" : desc.replaceAll("[0-9]+", "#");
+            String stage = e.stageInfos().isEmpty() ? "?" : e.stageInfos().head().name().replaceAll(":[0-9]+", "");
+            started.put(e.jobId(), e.time());
+            keys.put(e.jobId(), phase + " | " + stage);
+            if (desc != null && desc.startsWith("epoch ") && desc.contains(": train") && !epochRss.containsKey(desc)) {
+                epochRss.put(desc, String.format(Locale.ROOT, "%.0f", procStatusKib("VmRSS") / 1024.0));
+            }
+        }
+
+        @Override
+        public void onJobEnd(SparkListenerJobEnd e) {
+            Long t = started.remove(e.jobId());
+            String k = keys.remove(e.jobId());
+            if (t != null) {
+                double[] v = totals.computeIfAbsent(k, x -> new double[2]);
+                v[0] += 1;
+                v[1] += (e.time() - t) / 1e3;
+            }
+        }
+
+        void print() {
+            synchronized (totals) {
+                totals.forEach((k, v) -> System.out.printf(Locale.ROOT, "SPARKJOB %s | %d | %.1f%n", k, (int) v[0], v[1]));
+            }
+        }
+    }
+
+    /** A field of /proc/self/status in KiB (VmHWM: peak resident set; VmRSS: current), 0 off Linux. */
+    static long procStatusKib(String field) {
+        try {
+            for (String l : Files.readAllLines(Paths.get("/proc/self/status"))) {
+                if (l.startsWith(field + ":")) {
+                    return Long.parseLong(l.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux
+        }
+        return 0;
+    }
+}
