@@ -3,6 +3,7 @@ package org.sparktransfer.io;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.Map;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
@@ -40,10 +41,21 @@ public final class ModelArtifact {
     }
 
     public void save(Storage storage, Path dir, boolean withUpdater) throws IOException {
+        save(storage, dir, withUpdater, Map.of());
+    }
+
+    /**
+     * Saves the model with further text files (name to content) in the same directory, all written
+     * before it is published, so none of them can be missing or truncated in a published directory.
+     */
+    public void save(Storage storage, Path dir, boolean withUpdater, Map<String, String> extraFiles) throws IOException {
         Path staging = storage.stagingSibling(dir);
         storage.mkdirs(staging);
         try (OutputStream out = storage.create(new Path(staging, NETWORK))) {
             ModelSerializer.writeModel(network, out, withUpdater);
+        }
+        for (Map.Entry<String, String> f : extraFiles.entrySet()) {
+            storage.writeString(new Path(staging, f.getKey()), f.getValue());
         }
         storage.writeString(new Path(staging, CLASSES), classes().toText());
         storage.writeString(new Path(staging, MANIFEST), Json.write(manifest));

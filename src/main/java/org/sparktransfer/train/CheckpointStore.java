@@ -3,6 +3,7 @@ package org.sparktransfer.train;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
@@ -36,8 +37,9 @@ public final class CheckpointStore {
 
     public void save(ModelArtifact withUpdater, LoopState state) throws IOException {
         Path target = new Path(dir, String.format("epoch-%04d", state.completedEpochs()));
-        withUpdater.save(storage, target, true);
-        storage.writeString(new Path(target, STATE), Json.write(state));
+        // The loop state goes into the directory before it is published: a crash while writing it
+        // leaves an unpublished staging directory, never a checkpoint with a truncated state.json.
+        withUpdater.save(storage, target, true, Map.of(STATE, Json.write(state)));
     }
 
     public void saveBest(ModelArtifact model) throws IOException {

@@ -82,7 +82,7 @@ public final class SparkHome {
     }
 
     /** Surefire runs tests through a manifest-only jar; it keeps the real class path in this property. */
-    private static List<String> testClassPath() {
+    public static List<String> testClassPath() {
         String cp = System.getProperty("surefire.test.class.path");
         if (cp == null || cp.isBlank()) {
             cp = System.getProperty("java.class.path");
