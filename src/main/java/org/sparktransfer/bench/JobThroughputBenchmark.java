@@ -27,6 +27,7 @@ import org.sparktransfer.jobs.PredictCommand;
 import org.sparktransfer.jobs.TrainCommand;
 import org.sparktransfer.model.LayerImpl;
 import org.sparktransfer.model.ResNetArch;
+import org.sparktransfer.runtime.NativeRuntime;
 
 /**
  * End to end against model only (issue 7, items 4 and 5), each measurement in its own child JVM.
@@ -315,6 +316,8 @@ public final class JobThroughputBenchmark {
         System.out.println("  running " + what);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", String.valueOf(o.threads));
+        // As spark-submit/spark-submit launches a job (see NativeRuntime.MALLOC_ENV).
+        pb.environment().putAll(NativeRuntime.MALLOC_ENV);
         long t0 = System.nanoTime();
         Process p = pb.start();
         ChildResult r = new ChildResult(kind);
