@@ -3,7 +3,6 @@ package org.sparktransfer.bench;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +26,6 @@ import org.sparktransfer.jobs.PredictCommand;
 import org.sparktransfer.jobs.TrainCommand;
 import org.sparktransfer.model.LayerImpl;
 import org.sparktransfer.model.ResNetArch;
-import org.sparktransfer.runtime.NativeRuntime;
 
 /**
  * End to end against model only (issue 7, items 4 and 5), each measurement in its own child JVM.
@@ -297,14 +295,7 @@ public final class JobThroughputBenchmark {
     }
 
     static ChildResult runJob(Opts o, String kind, List<String> jobArgs, Path table) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent") && !a.startsWith("-Xmx")) {
-                cmd.add(a);
-            }
-        }
-        cmd.add("-Xmx" + o.xmx);
+        List<String> cmd = ResNetBenchmark.childJvm(o.xmx);
         // Local mode as the launchers run it, with one worker of T threads (spark.task.cpus = cores).
         cmd.addAll(List.of("-Dspark.master=local[" + o.threads + "]", "-Dspark.task.cpus=" + o.threads,
                 "-Dspark.ui.enabled=false", "-Dspark.driver.host=127.0.0.1", "-Dspark.driver.bindAddress=127.0.0.1",
@@ -315,9 +306,7 @@ public final class JobThroughputBenchmark {
         String what = kind + " " + String.join(" ", jobArgs.subList(0, Math.min(jobArgs.size(), 40)));
         System.out.println("  running " + what);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("OMP_NUM_THREADS", String.valueOf(o.threads));
-        // As spark-submit/spark-submit launches a job (see NativeRuntime.MALLOC_ENV).
-        pb.environment().putAll(NativeRuntime.MALLOC_ENV);
+        ResNetBenchmark.childEnvironment(pb.environment(), o.threads, true);
         long t0 = System.nanoTime();
         Process p = pb.start();
         ChildResult r = new ChildResult(kind);
@@ -373,7 +362,7 @@ public final class JobThroughputBenchmark {
         double heapPeak = new ResNetBenchmark.MemoryWatch().heapPeak() / 1048576.0;
         System.gc();
         double heapAfterGc = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0;
-        double rssEnd = procStatusKib("VmRSS") / 1024.0;
+        double rssEnd = ResNetBenchmark.procStatusKib("VmRSS") / 1024.0;
         List<Row> rows = spark.read().parquet(table).orderBy(kind.equals("train") ? "epoch" : "seconds")
                 .select("images_per_second", "seconds").collectAsList();
         for (int i = 0; i < rows.size(); i++) {
@@ -382,7 +371,7 @@ public final class JobThroughputBenchmark {
         timer.print();
         timer.epochRss.forEach((e, v) -> System.out.println("EPOCHRSS " + v));
         System.out.printf(Locale.ROOT, "MEM rss_peak_mib=%.1f heap_peak_mib=%.1f heap_after_gc_mib=%.1f rss_end_mib=%.1f%n",
-                procStatusKib("VmHWM") / 1024.0, heapPeak, heapAfterGc, rssEnd);
+                ResNetBenchmark.procStatusKib("VmHWM") / 1024.0, heapPeak, heapAfterGc, rssEnd);
         spark.stop();
     }
 
@@ -401,7 +390,7 @@ public final class JobThroughputBenchmark {
             started.put(e.jobId(), e.time());
             keys.put(e.jobId(), phase + " | " + stage);
             if (desc != null && desc.startsWith("epoch ") && desc.contains(": train") && !epochRss.containsKey(desc)) {
-                epochRss.put(desc, String.format(Locale.ROOT, "%.0f", procStatusKib("VmRSS") / 1024.0));
+                epochRss.put(desc, String.format(Locale.ROOT, "%.0f", ResNetBenchmark.procStatusKib("VmRSS") / 1024.0));
             }
         }
 
@@ -421,19 +410,5 @@ public final class JobThroughputBenchmark {
                 totals.forEach((k, v) -> System.out.printf(Locale.ROOT, "SPARKJOB %s | %d | %.1f%n", k, (int) v[0], v[1]));
             }
         }
-    }
-
-    /** A field of /proc/self/status in KiB (VmHWM: peak resident set; VmRSS: current), 0 off Linux. */
-    static long procStatusKib(String field) {
-        try {
-            for (String l : Files.readAllLines(Paths.get("/proc/self/status"))) {
-                if (l.startsWith(field + ":")) {
-                    return Long.parseLong(l.replaceAll("[^0-9]", ""));
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // not Linux
-        }
-        return 0;
     }
 }

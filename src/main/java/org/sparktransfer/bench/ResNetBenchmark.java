@@ -242,17 +242,7 @@ public final class ResNetBenchmark {
         }
 
         Result runChild(LayerImpl impl, ResNetArch arch, int size, String mode) throws Exception {
-            List<String> cmd = new ArrayList<>();
-            cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-            for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-                // Keep the module openings and native limits; agents/debuggers of the parent stay out.
-                if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent") && !(o.jvmXmx != null && a.startsWith("-Xmx"))) {
-                    cmd.add(a);
-                }
-            }
-            if (o.jvmXmx != null) {
-                cmd.add("-Xmx" + o.jvmXmx);
-            }
+            List<String> cmd = childJvm(o.jvmXmx);
             cmd.add("-D" + LayerImpl.PROPERTY + "=" + impl.cliName());
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ResNetBenchmark.class.getName(), "--child",
                     arch.cliName(), String.valueOf(size), mode, String.valueOf(o.threads), String.valueOf(o.repeats),
@@ -290,11 +280,7 @@ public final class ResNetBenchmark {
 
         List<String> exec(List<String> cmd, String echoUnless) throws Exception {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            pb.environment().put("OMP_NUM_THREADS", String.valueOf(o.threads));
-            // Both sides get the malloc settings the launchers give DL4J JVMs (see NativeRuntime.MALLOC_ENV).
-            if (o.mallocEnv) {
-                pb.environment().putAll(NativeRuntime.MALLOC_ENV);
-            }
+            childEnvironment(pb.environment(), o.threads, o.mallocEnv);
             Process p = pb.start();
             List<String> lines = new ArrayList<>();
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -371,7 +357,7 @@ public final class ResNetBenchmark {
         }
         double secs = medianSeconds(step, repeats, mem);
         System.out.printf(Locale.ROOT, "RESULT img_per_s=%.3f heap_mib=%.1f offheap_mib=%.1f rss_mib=%.1f%n",
-                batch / secs, mem.heapPeak() / 1048576.0, mem.offHeapPeak / 1048576.0, vmHwmKib() / 1024.0);
+                batch / secs, mem.heapPeak() / 1048576.0, mem.offHeapPeak / 1048576.0, procStatusKib("VmHWM") / 1024.0);
     }
 
     static double medianSeconds(Runnable step, int repeats, MemoryWatch mem) {
@@ -413,11 +399,11 @@ public final class ResNetBenchmark {
         }
     }
 
-    /** Peak resident set size of this process (VmHWM), KiB. */
-    static long vmHwmKib() {
+    /** A field of /proc/self/status in KiB (VmHWM: peak resident set; VmRSS: current), 0 off Linux. */
+    static long procStatusKib(String field) {
         try {
             for (String l : Files.readAllLines(Paths.get("/proc/self/status"))) {
-                if (l.startsWith("VmHWM:")) {
+                if (l.startsWith(field + ":")) {
                     return Long.parseLong(l.replaceAll("[^0-9]", ""));
                 }
             }
@@ -425,6 +411,33 @@ public final class ResNetBenchmark {
             // not Linux: report 0
         }
         return 0;
+    }
+
+    /**
+     * The start of a child JVM's command line: this JVM's java and flags (module openings, native limits;
+     * agents and debuggers of the parent stay out), with {@code -Xmx} replaced when {@code xmx} is given.
+     */
+    static List<String> childJvm(String xmx) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent") && !(xmx != null && a.startsWith("-Xmx"))) {
+                cmd.add(a);
+            }
+        }
+        if (xmx != null) {
+            cmd.add("-Xmx" + xmx);
+        }
+        return cmd;
+    }
+
+    /** A child's environment: {@code threads} OpenMP threads and, unless told otherwise, the launchers' malloc settings. */
+    static void childEnvironment(Map<String, String> env, int threads, boolean mallocEnv) {
+        env.put("OMP_NUM_THREADS", String.valueOf(threads));
+        if (mallocEnv) {
+            // What spark-submit/spark-submit gives a job (see NativeRuntime.MALLOC_ENV); both benchmark sides get it.
+            env.putAll(NativeRuntime.MALLOC_ENV);
+        }
     }
 
     // ---------------------------------------------------------------- profile

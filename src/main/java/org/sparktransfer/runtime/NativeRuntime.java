@@ -1,9 +1,7 @@
 package org.sparktransfer.runtime;
 
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
-
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
@@ -30,11 +28,11 @@ public final class NativeRuntime {
      * before the JVM starts: the launcher exports them, {@link #executorEnvironment()} passes them to
      * executors.
      */
-    public static final Map<String, String> MALLOC_ENV = Collections.unmodifiableMap(new LinkedHashMap<>(Map.of(
+    public static final Map<String, String> MALLOC_ENV = Map.of(
             "MALLOC_ARENA_MAX", "1",
             "MALLOC_MMAP_MAX_", "0",
             "MALLOC_TRIM_THRESHOLD_", "17179869184",
-            "MALLOC_TOP_PAD_", "268435456")));
+            "MALLOC_TOP_PAD_", "268435456");
 
     private NativeRuntime() {}
 

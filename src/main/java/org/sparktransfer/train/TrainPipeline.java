@@ -51,8 +51,7 @@ public final class TrainPipeline {
 
     private final SparkSession spark;
     private final JavaSparkContext jsc;
-    /** The run's configuration; its preprocessing becomes what the starting network expects. */
-    private TrainConfig config;
+    private final TrainConfig config;
     private final Storage storage;
 
     public TrainPipeline(SparkSession spark, TrainConfig config) {
@@ -110,15 +109,16 @@ public final class TrainPipeline {
         org.sparktransfer.runtime.NativeRuntime.configure(Runtime.getRuntime().availableProcessors());
         InitialNetwork.Result initial = InitialNetwork.create(config, classes.size(), storage);
         ComputationGraph full = initial.network();
-        config = config.withPreprocessing(initial.preprocessing());
+        // From here on the run's preprocessing is what the starting network expects (a zoo graph's own).
+        TrainConfig run = config.withPreprocessing(initial.preprocessing());
         EpochData epochData;
         ComputationGraph fitted;
-        if (config.freeze() == FreezePolicy.BACKBONE && config.cacheFeatures()) {
-            epochData = FeatureCache.prepare(spark, storage, runDir, config, classes, full, good);
-            fitted = FeatureCache.headOf(full, config, (int) full.getLayer(ResNetFactory.FC).getParam("W").size(0), classes.size());
+        if (run.freeze() == FreezePolicy.BACKBONE && run.cacheFeatures()) {
+            epochData = FeatureCache.prepare(spark, storage, runDir, run, classes, full, good);
+            fitted = FeatureCache.headOf(full, run, (int) full.getLayer(ResNetFactory.FC).getParam("W").size(0), classes.size());
         } else {
             // Projections of the persisted checked rows: each epoch re-decodes, nothing is listed twice.
-            epochData = new ImageEpochData(config, bySplit(good, SplitAssigner.TRAIN),
+            epochData = new ImageEpochData(run, bySplit(good, SplitAssigner.TRAIN),
                     bySplit(good, SplitAssigner.VALIDATION), classes.size());
             fitted = full;
         }
@@ -128,12 +128,12 @@ public final class TrainPipeline {
             state = checkpoints.readState(latest.get());
             resumedAfter = state.completedEpochs();
             fitted = checkpoints.readModel(latest.get()).network();
-            LOG.info("Resuming {} after epoch {} from {}", config.runName(), state.completedEpochs(), latest.get());
-        } else if (config.classWeights() == TrainConfig.ClassWeights.BALANCED) {
+            LOG.info("Resuming {} after epoch {} from {}", run.runName(), state.completedEpochs(), latest.get());
+        } else if (run.classWeights() == TrainConfig.ClassWeights.BALANCED) {
             ClassWeighting.applyBalanced(fitted, classes, data.goodBySplitAndLabel().get(SplitAssigner.TRAIN));
         }
 
-        TrainingLoop loop = new TrainingLoop(runDir, jsc, config, classes, initial.weightsDescription(), fingerprint, trainCount);
+        TrainingLoop loop = new TrainingLoop(runDir, jsc, run, classes, initial.weightsDescription(), fingerprint, trainCount);
         state = loop.run(fitted, state, epochData, valCount, checkpoints);
         checked.unpersist();
 
@@ -148,14 +148,14 @@ public final class TrainPipeline {
         }
         List<Row> historyRows = new ArrayList<>();
         for (EpochResult e : state.history()) {
-            historyRows.add(RowFactory.create(config.runName(), e.epoch(), e.trainLoss(), e.valLoss(), e.valAccuracy(),
+            historyRows.add(RowFactory.create(run.runName(), e.epoch(), e.trainLoss(), e.valLoss(), e.valAccuracy(),
                     e.learningRate(), e.trainImages(), e.imagesPerSecond(), e.seconds(), e.best()));
         }
         OutputTables.writeRows(spark, historyRows, OutputTables.HISTORY_SCHEMA, new Path(runDir, OutputTables.HISTORY).toString());
         storage.delete(new Path(runDir, "tmp-export"));
         storage.writeString(new Path(runDir, SUCCESS), Instant.now().toString() + "\n");
         // The last line says whether this attempt continued an interrupted one, for logs and schedulers.
-        LOG.info("Run {} complete: model {} (best epoch {}: {}); {}", config.runName(), modelDir,
+        LOG.info("Run {} complete: model {} (best epoch {}: {}); {}", run.runName(), modelDir,
                 state.bestEpoch(), manifest.metrics().containsKey("val_accuracy")
                         ? String.format("validation accuracy %.4f, loss %.4f", manifest.metrics().get("val_accuracy"), manifest.metrics().get("val_loss"))
                         : String.format("no validation data, training loss %.4f", manifest.metrics().get("train_loss")),
