@@ -31,6 +31,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.profiler.OpProfiler;
 import org.nd4j.linalg.profiler.ProfilerConfig;
+import org.sparktransfer.model.BatchNormFolding;
 import org.sparktransfer.model.FreezePolicy;
 import org.sparktransfer.model.LayerImpl;
 import org.sparktransfer.model.ResNetArch;
@@ -65,6 +66,7 @@ public final class ResNetBenchmark {
         boolean torch = true;
         boolean profile = false;
         boolean mallocEnv = true;
+        boolean fold = true;
         String python = "/usr/bin/python3";
         String torchScript = null;
         String jvmXmx = null;
@@ -100,6 +102,8 @@ public final class ResNetBenchmark {
                           --no-torch                   DL4J only
                           --glibc-malloc-defaults      children run without NativeRuntime.MALLOC_ENV (both sides)
                           --profile                    per-vertex-type and per-op time of each DL4J row (no torch)
+                          --no-fold                    infer rows on the graph as trained, not the copy with batch
+                                                       norms folded into the convolutions that PredictJob scores with
                           --python /usr/bin/python3 --torch-script PATH --xmx 6g""");
                 System.exit(0);
             }
@@ -121,6 +125,7 @@ public final class ResNetBenchmark {
                 case "--no-torch" -> { o.torch = false; i--; }
                 case "--glibc-malloc-defaults" -> { o.mallocEnv = false; i--; }
                 case "--profile" -> { o.profile = true; o.torch = false; i--; }
+                case "--no-fold" -> { o.fold = false; i--; }
                 default -> throw new IllegalArgumentException("unknown option " + a + " (try --help)");
             }
             i++;
@@ -247,7 +252,7 @@ public final class ResNetBenchmark {
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ResNetBenchmark.class.getName(), "--child",
                     arch.cliName(), String.valueOf(size), mode, String.valueOf(o.threads), String.valueOf(o.repeats),
                     String.valueOf(mode.equals("infer") ? o.inferBatch : o.trainBatch), String.valueOf(o.classes),
-                    String.valueOf(o.profile)));
+                    String.valueOf(o.profile), String.valueOf(o.fold)));
             return parseResult(exec(cmd, "RESULT"), "dl4j " + arch + " " + size + " " + mode);
         }
 
@@ -335,12 +340,16 @@ public final class ResNetBenchmark {
         int batch = Integer.parseInt(a[5]);
         int classes = Integer.parseInt(a[6]);
         boolean profile = Boolean.parseBoolean(a[7]);
+        boolean fold = Boolean.parseBoolean(a[8]);
         NativeRuntime.configure(threads);
         Nd4j.getRandom().setSeed(0);
 
         ComputationGraph g = ResNetFactory.build(arch, classes, size, 0, new Nesterovs(0.01, 0.9));
         if (mode.equals("featextract")) {
             g = FreezePolicy.BACKBONE.apply(g);
+        } else if (mode.equals("infer") && fold && BatchNormFolding.applies(g)) {
+            // What PredictJob scores with (batch norms folded into the convolutions).
+            g = BatchNormFolding.fold(g);
         }
         INDArray x = Nd4j.randn(DataType.FLOAT, batch, 3, size, size);
         INDArray y = Nd4j.zeros(DataType.FLOAT, batch, classes);

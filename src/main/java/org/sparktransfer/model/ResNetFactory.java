@@ -22,6 +22,8 @@ import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.sparktransfer.model.layers.NativeBatchNorm;
 import org.sparktransfer.model.layers.NativeConvolution;
+import org.sparktransfer.model.layers.NativeRelu;
+import org.sparktransfer.model.layers.AddRelu;
 
 /**
  * Builds torchvision-equivalent ResNets as DL4J ComputationGraphs. Every parameterised vertex is named
@@ -60,6 +62,15 @@ public final class ResNetFactory {
 
     public static ComputationGraphConfiguration configuration(ResNetArch arch, int numClasses, int inputSize,
                                                               long seed, IUpdater updater) {
+        return configuration(arch, numClasses, inputSize, seed, updater, false);
+    }
+
+    /**
+     * @param foldedBatchNorm inference-only layout of {@link BatchNormFolding}: every convolution has a bias and
+     *                        no batch-norm vertex follows it; all other vertex names are unchanged
+     */
+    static ComputationGraphConfiguration configuration(ResNetArch arch, int numClasses, int inputSize,
+                                                       long seed, IUpdater updater, boolean foldedBatchNorm) {
         if (numClasses < 1) {
             throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
         }
@@ -78,9 +89,8 @@ public final class ResNetFactory {
                 .addInputs(INPUT)
                 .setInputTypes(InputType.convolutional(inputSize, inputSize, 3));
 
-        conv(gb, "conv1", 3, 64, 7, 2, 3, INPUT);
-        bn(gb, "bn1", 64, "conv1");
-        relu(gb, "relu", "bn1");
+        Blocks blocks = new Blocks(gb, foldedBatchNorm);
+        relu(gb, "relu", blocks.convBn("conv1", 3, 64, 7, 2, 3, INPUT));
         gb.addLayer(STEM_OUT, new SubsamplingLayer.Builder(PoolingType.MAX)
                 .kernelSize(3, 3).stride(2, 2).padding(1, 1).dataFormat(activationFormat()).build(), "relu");
 
@@ -92,8 +102,8 @@ public final class ResNetFactory {
                 int stride = (stage > 1 && b == 0) ? 2 : 1;
                 String name = "layer" + stage + "." + b;
                 prev = arch.bottleneck()
-                        ? bottleneck(gb, name, inChannels, width, stride, prev)
-                        : basicBlock(gb, name, inChannels, width, stride, prev);
+                        ? blocks.bottleneck(name, inChannels, width, stride, prev)
+                        : blocks.basicBlock(name, inChannels, width, stride, prev);
                 inChannels = width * arch.expansion();
             }
         }
@@ -159,12 +169,12 @@ public final class ResNetFactory {
 
     /** conv(k x k, stride, padding) without bias, as torchvision's conv3x3/conv1x1/stem conv. */
     static void conv(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int out,
-                     int k, int stride, int pad, String input) {
+                     int k, int stride, int pad, String input, boolean bias) {
         ConvolutionLayer.Builder b = new ConvolutionLayer.Builder(k, k)
                 .nIn(in).nOut(out)
                 .stride(stride, stride).padding(pad, pad)
                 .convolutionMode(ConvolutionMode.Truncate)
-                .hasBias(false)
+                .hasBias(bias)
                 .activation(Activation.IDENTITY);
         if (LayerImpl.current() == LayerImpl.NATIVE) {
             gb.addLayer(name, new NativeConvolution(b, input.equals(INPUT) ? CNN2DFormat.NCHW : CNN2DFormat.NHWC,
@@ -186,50 +196,89 @@ public final class ResNetFactory {
                 input);
     }
 
+    /**
+     * ReLU. Native: in place in training, as torchvision's {@code ReLU(inplace=True)}: each of these ReLUs is
+     * its batch norm's sole consumer and the native batch norm's backprop reads its input, not its output.
+     */
     static void relu(ComputationGraphConfiguration.GraphBuilder gb, String name, String input) {
-        gb.addLayer(name, new ActivationLayer.Builder().activation(Activation.RELU).build(), input);
+        gb.addLayer(name, LayerImpl.current() == LayerImpl.NATIVE ? new NativeRelu(true)
+                : new ActivationLayer.Builder().activation(Activation.RELU).build(), input);
     }
 
-    /** Identity shortcut, or 1x1 conv + BN ({@code downsample.0/.1}) when the shape changes. */
-    static String shortcut(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int out,
-                           int stride, String input) {
-        if (stride == 1 && in == out) {
-            return input;
+    /**
+     * The block's end, {@code relu(branch + shortcut)}, output vertex {@code name.reluN}. Native: one fused
+     * vertex of that name ({@link AddRelu}); DL4J: an ElementWiseVertex {@code name.add} and a ReLU layer.
+     */
+    static String addRelu(ComputationGraphConfiguration.GraphBuilder gb, String name, String relu, String branch,
+                          String shortcut) {
+        String out = name + "." + relu;
+        if (LayerImpl.current() == LayerImpl.NATIVE) {
+            gb.addVertex(out, new AddRelu(), branch, shortcut);
+        } else {
+            gb.addVertex(name + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), branch, shortcut);
+            relu(gb, out, name + ".add");
         }
-        conv(gb, name + ".downsample.0", in, out, 1, stride, 0, input);
-        bn(gb, name + ".downsample.1", out, name + ".downsample.0");
-        return name + ".downsample.1";
+        return out;
     }
 
-    /** torchvision BasicBlock: conv3x3(stride)-bn-relu-conv3x3-bn, + shortcut, relu. Returns the output vertex. */
-    static String basicBlock(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int width,
-                             int stride, String input) {
-        conv(gb, name + ".conv1", in, width, 3, stride, 1, input);
-        bn(gb, name + ".bn1", width, name + ".conv1");
-        relu(gb, name + ".relu1", name + ".bn1");
-        conv(gb, name + ".conv2", width, width, 3, 1, 1, name + ".relu1");
-        bn(gb, name + ".bn2", width, name + ".conv2");
-        String identity = shortcut(gb, name, in, width, stride, input);
-        gb.addVertex(name + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), name + ".bn2", identity);
-        relu(gb, name + ".relu2", name + ".add");
-        return name + ".relu2";
+    /**
+     * Name of the batch norm that follows convolution {@code conv} in torchvision's ResNets: {@code conv1} ->
+     * {@code bn1}, {@code layerS.B.convK} -> {@code layerS.B.bnK}, {@code layerS.B.downsample.0} -> {@code .1}.
+     */
+    public static String batchNormAfter(String conv) {
+        if (conv.endsWith(".downsample.0")) {
+            return conv.substring(0, conv.length() - 1) + "1";
+        }
+        int dot = conv.lastIndexOf('.') + 1;
+        if (!conv.startsWith("conv", dot)) {
+            throw new IllegalArgumentException("not a ResNet convolution: " + conv);
+        }
+        return conv.substring(0, dot) + "bn" + conv.substring(dot + 4);
     }
 
-    /** torchvision Bottleneck (v1.5: stride on the 3x3): 1x1-bn-relu-3x3(stride)-bn-relu-1x1-bn, + shortcut, relu. */
-    static String bottleneck(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int width,
-                             int stride, String input) {
-        int out = width * 4;
-        conv(gb, name + ".conv1", in, width, 1, 1, 0, input);
-        bn(gb, name + ".bn1", width, name + ".conv1");
-        relu(gb, name + ".relu1", name + ".bn1");
-        conv(gb, name + ".conv2", width, width, 3, stride, 1, name + ".relu1");
-        bn(gb, name + ".bn2", width, name + ".conv2");
-        relu(gb, name + ".relu2", name + ".bn2");
-        conv(gb, name + ".conv3", width, out, 1, 1, 0, name + ".relu2");
-        bn(gb, name + ".bn3", out, name + ".conv3");
-        String identity = shortcut(gb, name, in, out, stride, input);
-        gb.addVertex(name + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), name + ".bn3", identity);
-        relu(gb, name + ".relu3", name + ".add");
-        return name + ".relu3";
+    /** Builds blocks into one graph, with batch norms or (folded) without. */
+    private static final class Blocks {
+        private final ComputationGraphConfiguration.GraphBuilder gb;
+        private final boolean folded;
+
+        Blocks(ComputationGraphConfiguration.GraphBuilder gb, boolean folded) {
+            this.gb = gb;
+            this.folded = folded;
+        }
+
+        /** Convolution {@code name} and its batch norm; returns the vertex to read the normalised output from. */
+        String convBn(String name, int in, int out, int k, int stride, int pad, String input) {
+            conv(gb, name, in, out, k, stride, pad, input, folded);
+            if (folded) {
+                return name;
+            }
+            String bn = batchNormAfter(name);
+            bn(gb, bn, out, name);
+            return bn;
+        }
+
+        /** Identity shortcut, or 1x1 conv + BN ({@code downsample.0/.1}) when the shape changes. */
+        String shortcut(String name, int in, int out, int stride, String input) {
+            if (stride == 1 && in == out) {
+                return input;
+            }
+            return convBn(name + ".downsample.0", in, out, 1, stride, 0, input);
+        }
+
+        /** torchvision BasicBlock: conv3x3(stride)-bn-relu-conv3x3-bn, + shortcut, relu. Returns the output vertex. */
+        String basicBlock(String name, int in, int width, int stride, String input) {
+            relu(gb, name + ".relu1", convBn(name + ".conv1", in, width, 3, stride, 1, input));
+            String branch = convBn(name + ".conv2", width, width, 3, 1, 1, name + ".relu1");
+            return addRelu(gb, name, "relu2", branch, shortcut(name, in, width, stride, input));
+        }
+
+        /** torchvision Bottleneck (v1.5: stride on the 3x3): 1x1-bn-relu-3x3(stride)-bn-relu-1x1-bn, + shortcut, relu. */
+        String bottleneck(String name, int in, int width, int stride, String input) {
+            int out = width * 4;
+            relu(gb, name + ".relu1", convBn(name + ".conv1", in, width, 1, 1, 0, input));
+            relu(gb, name + ".relu2", convBn(name + ".conv2", width, width, 3, stride, 1, name + ".relu1"));
+            String branch = convBn(name + ".conv3", width, out, 1, 1, 0, name + ".relu2");
+            return addRelu(gb, name, "relu3", branch, shortcut(name, in, out, stride, input));
+        }
     }
 }

@@ -93,6 +93,15 @@ class ResNetParityTest {
         checkOutputs(arch, loaded(arch, arch.cliName() + ".safetensors", size), arch.cliName());
     }
 
+    /** The inference copy with batch norms folded into the convolutions (PredictJob scores with it). */
+    @ParameterizedTest
+    @EnumSource(ResNetArch.class)
+    void foldedInferenceCopyMatchesTorchvision(ResNetArch arch) throws IOException {
+        int size = meta.get("cases").get(arch.cliName()).get("size").asInt();
+        ComputationGraph folded = BatchNormFolding.fold(loaded(arch, arch.cliName() + ".safetensors", size));
+        checkOutputs(arch, folded, arch.cliName());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"f16", "bf16"})
     void halfPrecisionCheckpoints(String tag) throws IOException {
