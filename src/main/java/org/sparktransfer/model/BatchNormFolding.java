@@ -13,8 +13,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * in eval mode BN is the per-channel affine map {@code y = s*x + t} with {@code s = gamma / sqrt(var + eps)},
  * {@code t = beta - s*mean}, so {@code conv(x, W)} followed by it equals {@code conv(x, s*W) + t}. That removes
  * one full pass over every convolution's output (a fifth of ResNet-18's forward time measured vertex by
- * vertex) at no cost in the convolution, whose bias add oneDNN fuses. Vertex names other than the batch norms
- * are unchanged, so {@code avgpool}, the stage outputs and {@code fc} read as before.
+ * vertex) at no cost in the convolution, whose bias add oneDNN fuses; a ReLU right after is applied in place
+ * on the convolution's output instead of into a new array. The batch norms and those ReLUs are not in the
+ * copy; every other vertex name is, so {@code avgpool}, the stage outputs and {@code fc} read as before.
  *
  * <p>Only for inference (PredictJob's scoring, feature extraction, validation): the copy has no batch norms to
  * train and is never saved. Arithmetic is done in double and rounded once, so the folded network matches the

@@ -90,9 +90,9 @@ public final class ResNetFactory {
                 .setInputTypes(InputType.convolutional(inputSize, inputSize, 3));
 
         Blocks blocks = new Blocks(gb, foldedBatchNorm);
-        relu(gb, "relu", blocks.convBn("conv1", 3, 64, 7, 2, 3, INPUT));
+        String stem = blocks.convBnRelu("conv1", 3, 64, 7, 2, 3, INPUT, "relu");
         gb.addLayer(STEM_OUT, new SubsamplingLayer.Builder(PoolingType.MAX)
-                .kernelSize(3, 3).stride(2, 2).padding(1, 1).dataFormat(activationFormat()).build(), "relu");
+                .kernelSize(3, 3).stride(2, 2).padding(1, 1).dataFormat(activationFormat()).build(), stem);
 
         String prev = STEM_OUT;
         int inChannels = 64;
@@ -169,13 +169,13 @@ public final class ResNetFactory {
 
     /** conv(k x k, stride, padding) without bias, as torchvision's conv3x3/conv1x1/stem conv. */
     static void conv(ComputationGraphConfiguration.GraphBuilder gb, String name, int in, int out,
-                     int k, int stride, int pad, String input, boolean bias) {
+                     int k, int stride, int pad, String input, boolean bias, boolean relu) {
         ConvolutionLayer.Builder b = new ConvolutionLayer.Builder(k, k)
                 .nIn(in).nOut(out)
                 .stride(stride, stride).padding(pad, pad)
                 .convolutionMode(ConvolutionMode.Truncate)
                 .hasBias(bias)
-                .activation(Activation.IDENTITY);
+                .activation(relu ? Activation.RELU : Activation.IDENTITY);
         if (LayerImpl.current() == LayerImpl.NATIVE) {
             gb.addLayer(name, new NativeConvolution(b, input.equals(INPUT) ? CNN2DFormat.NCHW : CNN2DFormat.NHWC,
                     CNN2DFormat.NHWC), input);
@@ -248,13 +248,26 @@ public final class ResNetFactory {
 
         /** Convolution {@code name} and its batch norm; returns the vertex to read the normalised output from. */
         String convBn(String name, int in, int out, int k, int stride, int pad, String input) {
-            conv(gb, name, in, out, k, stride, pad, input, folded);
+            conv(gb, name, in, out, k, stride, pad, input, folded, false);
             if (folded) {
                 return name;
             }
             String bn = batchNormAfter(name);
             bn(gb, bn, out, name);
             return bn;
+        }
+
+        /**
+         * Convolution, batch norm and ReLU {@code relu}; folded, the convolution with its ReLU fused is the only
+         * vertex and the ReLU's name is not in the graph. Returns the output vertex.
+         */
+        String convBnRelu(String name, int in, int out, int k, int stride, int pad, String input, String relu) {
+            if (folded && LayerImpl.current() == LayerImpl.NATIVE) {
+                conv(gb, name, in, out, k, stride, pad, input, true, true);
+                return name;
+            }
+            relu(gb, relu, convBn(name, in, out, k, stride, pad, input));
+            return relu;
         }
 
         /** Identity shortcut, or 1x1 conv + BN ({@code downsample.0/.1}) when the shape changes. */
@@ -267,17 +280,17 @@ public final class ResNetFactory {
 
         /** torchvision BasicBlock: conv3x3(stride)-bn-relu-conv3x3-bn, + shortcut, relu. Returns the output vertex. */
         String basicBlock(String name, int in, int width, int stride, String input) {
-            relu(gb, name + ".relu1", convBn(name + ".conv1", in, width, 3, stride, 1, input));
-            String branch = convBn(name + ".conv2", width, width, 3, 1, 1, name + ".relu1");
+            String mid = convBnRelu(name + ".conv1", in, width, 3, stride, 1, input, name + ".relu1");
+            String branch = convBn(name + ".conv2", width, width, 3, 1, 1, mid);
             return addRelu(gb, name, "relu2", branch, shortcut(name, in, width, stride, input));
         }
 
         /** torchvision Bottleneck (v1.5: stride on the 3x3): 1x1-bn-relu-3x3(stride)-bn-relu-1x1-bn, + shortcut, relu. */
         String bottleneck(String name, int in, int width, int stride, String input) {
             int out = width * 4;
-            relu(gb, name + ".relu1", convBn(name + ".conv1", in, width, 1, 1, 0, input));
-            relu(gb, name + ".relu2", convBn(name + ".conv2", width, width, 3, stride, 1, name + ".relu1"));
-            String branch = convBn(name + ".conv3", width, out, 1, 1, 0, name + ".relu2");
+            String a = convBnRelu(name + ".conv1", in, width, 1, 1, 0, input, name + ".relu1");
+            String b = convBnRelu(name + ".conv2", width, width, 3, stride, 1, a, name + ".relu2");
+            String branch = convBn(name + ".conv3", width, out, 1, 1, 0, b);
             return addRelu(gb, name, "relu3", branch, shortcut(name, in, out, stride, input));
         }
     }

@@ -48,6 +48,7 @@ class BatchNormFoldingTest {
             ComputationGraph f = BatchNormFolding.fold(source);
             assertNull(f.getVertex("bn1"));
             assertNull(f.getVertex("layer1.0.bn1"));
+            assertNull(f.getVertex("layer1.0.relu1"), "ReLU fused into layer1.0.conv1");
             assertEquals(arch, ResNetFactory.detect(f));
             Map<String, INDArray> got = f.feedForward(x, false);
             for (int s = 1; s <= 4; s++) {

@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -22,6 +23,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * freezing and serialisation are unchanged. Adds one setting, the output data format: the first convolution
  * of a network can read the caller's NCHW images and hand NHWC on, the layout oneDNN's convolutions run
  * fastest in (measured 2-2.5x over NCHW on AVX-512, no reorders between layers).
+ *
+ * <p>A ReLU activation is applied in place on the convolution's own output; it is for the inference-only
+ * graphs of {@code BatchNormFolding} (conv + folded BN + ReLU as one vertex) and has no backprop.
  */
 public class NativeConvolution extends ConvolutionLayer {
 
@@ -38,8 +42,9 @@ public class NativeConvolution extends ConvolutionLayer {
     public NativeConvolution(ConvolutionLayer.Builder b, CNN2DFormat inputFormat, CNN2DFormat outputFormat) {
         super(b);
         b.build(); // DL4J's own validation of kernel/stride/padding
-        if (!(getActivationFn() == null || getActivationFn() instanceof ActivationIdentity)) {
-            throw new IllegalArgumentException("NativeConvolution has no activation; add an activation layer");
+        if (!(getActivationFn() == null || getActivationFn() instanceof ActivationIdentity
+                || getActivationFn() instanceof ActivationReLU)) {
+            throw new IllegalArgumentException("NativeConvolution supports no activation or ReLU (inference only)");
         }
         if (getIDropout() != null || getWeightNoise() != null) {
             throw new IllegalArgumentException("NativeConvolution supports neither dropout nor weight noise");

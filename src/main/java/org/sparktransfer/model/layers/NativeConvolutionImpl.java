@@ -12,7 +12,9 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.factory.Nd4j;
 
 /** Runtime side of {@link NativeConvolution}: libnd4j {@code conv2d} forward, {@code conv2d_bp} backward. */
@@ -79,6 +81,9 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
             op.addInputs(x, w);
         }
         Nd4j.exec(op.addOutputs(out).addIntegerArguments(ia).build());
+        if (fusedRelu()) {
+            Nd4j.exec(new RectifiedLinear(out, out, 0.0));
+        }
         return out;
     }
 
@@ -90,8 +95,15 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
         return (in + 2L * p - ek) / s + 1;
     }
 
+    private boolean fusedRelu() {
+        return nconf().getActivationFn() instanceof ActivationReLU;
+    }
+
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
+        if (fusedRelu()) {
+            throw new UnsupportedOperationException(layerId() + ": a convolution with fused ReLU is inference-only");
+        }
         assertInputSet(true);
         INDArray x = opInput(mgr, ArrayType.BP_WORKING_MEM);
         INDArray w = getParamWithNoise(ConvolutionParamInitializer.WEIGHT_KEY, true, mgr);
