@@ -26,6 +26,7 @@ import org.sparktransfer.jobs.PredictCommand;
 import org.sparktransfer.jobs.TrainCommand;
 import org.sparktransfer.model.LayerImpl;
 import org.sparktransfer.model.ResNetArch;
+import org.sparktransfer.runtime.RoundMemory;
 
 /**
  * End to end against model only (issue 7, items 4 and 5), each measurement in its own child JVM.
@@ -72,6 +73,8 @@ public final class JobThroughputBenchmark {
         int memorySize = 224;
         int shortEpochs = 2;
         int longEpochs = 10;
+        boolean mallocEnv = true;
+        List<String> childJvmArgs = new ArrayList<>();
         List<String> extraJobArgs = new ArrayList<>();
         Path workDir = null;
     }
@@ -109,7 +112,10 @@ public final class JobThroughputBenchmark {
                           --job-arg ARG                   extra TrainJob option (repeatable), e.g. --job-arg=--rdd-approach
                           --work-dir DIR                  keep images and runs there (default: a temp dir)
                         JobThroughputBenchmark --memory [options]    peak memory of a short and a long TrainJob
-                          --memory-images 64 --memory-batch 32 --memory-size 224 --short-epochs 2 --long-epochs 10""");
+                          --memory-images 64 --memory-batch 32 --memory-size 224 --short-epochs 2 --long-epochs 10
+                          --glibc-malloc-defaults         job children without NativeRuntime.MALLOC_ENV
+                          --no-round-gc                   without the per-round collections (-Dsparktransfer.roundGc=false)
+                          --child-jvm-arg ARG             extra JVM option for the job children (repeatable)""");
                 System.exit(0);
             }
             String v = i + 1 < args.length ? args[i + 1] : null;
@@ -136,6 +142,9 @@ public final class JobThroughputBenchmark {
                 case "--no-train" -> { o.train = false; i--; }
                 case "--no-predict" -> { o.predict = false; i--; }
                 case "--memory" -> { o.memory = true; i--; }
+                case "--glibc-malloc-defaults" -> { o.mallocEnv = false; i--; }
+                case "--no-round-gc" -> { o.childJvmArgs.add("-D" + RoundMemory.ENABLED_PROPERTY + "=false"); i--; }
+                case "--child-jvm-arg" -> o.childJvmArgs.add(v);
                 default -> {
                     if (a.startsWith("--job-arg=")) {
                         o.extraJobArgs.add(a.substring("--job-arg=".length()));
@@ -236,8 +245,9 @@ public final class JobThroughputBenchmark {
         }
         ChildResult s = results.get(0);
         ChildResult l = results.get(1);
-        System.out.printf(Locale.ROOT, "%nTrainJob %s, %d images, %d px, batch %d, freeze %s, local[%d], -Xmx%s%n",
-                o.arch.cliName(), o.memoryImages, o.memorySize, o.memoryBatch, o.freeze, o.threads, o.xmx);
+        System.out.printf(Locale.ROOT, "%nTrainJob %s, %d images, %d px, batch %d, freeze %s, local[%d], -Xmx%s, %s, child JVM options %s%n",
+                o.arch.cliName(), o.memoryImages, o.memorySize, o.memoryBatch, o.freeze, o.threads, o.xmx,
+                o.mallocEnv ? "malloc settings" : "glibc malloc defaults", o.childJvmArgs);
         System.out.println("| epochs | peak RSS MiB | peak heap MiB | heap after GC MiB | RSS at end MiB | RSS at each epoch's start MiB |");
         System.out.println("|---|---|---|---|---|---|");
         for (int i = 0; i < 2; i++) {
@@ -245,6 +255,10 @@ public final class JobThroughputBenchmark {
             System.out.printf(Locale.ROOT, "| %d | %.0f | %.0f | %.0f | %.0f | %s |%n", i == 0 ? o.shortEpochs : o.longEpochs,
                     r.mem.get("rss_peak_mib"), r.mem.get("heap_peak_mib"), r.mem.get("heap_after_gc_mib"),
                     r.mem.get("rss_end_mib"), r.epochRss);
+        }
+        System.out.println("At each epoch's start (RSS / heap used / libnd4j array bytes, MiB):");
+        for (int i = 0; i < 2; i++) {
+            System.out.printf(Locale.ROOT, "  %d epochs: %s%n", i == 0 ? o.shortEpochs : o.longEpochs, results.get(i).epochDetail);
         }
         System.out.printf(Locale.ROOT, "| %d / %d | %.2f | %.2f | %.2f | %.2f | |%n", o.longEpochs, o.shortEpochs,
                 l.mem.get("rss_peak_mib") / s.mem.get("rss_peak_mib"), l.mem.get("heap_peak_mib") / s.mem.get("heap_peak_mib"),
@@ -260,8 +274,10 @@ public final class JobThroughputBenchmark {
         final List<Double> seconds = new ArrayList<>();
         final Map<String, Double> mem = new LinkedHashMap<>();
         final List<String> epochRss = new ArrayList<>();
+        final List<String> epochDetail = new ArrayList<>();
         final List<String> sparkJobs = new ArrayList<>();
         double wallSeconds;
+        String roundGc = "";
 
         ChildResult(String what) {
             this.what = what;
@@ -284,6 +300,9 @@ public final class JobThroughputBenchmark {
         String describe() {
             StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "  %s: %.1f s wall; rates %s img/s over %s s; memory %s",
                     what, wallSeconds, fmt(rates), fmt(seconds), mem));
+            if (!roundGc.isEmpty()) {
+                b.append("; per-round GC: ").append(roundGc);
+            }
             b.append(System.lineSeparator()).append("    Spark jobs (phase | first stage | jobs | seconds):");
             sparkJobs.forEach(j -> b.append(System.lineSeparator()).append("      ").append(j));
             return b.toString();
@@ -296,6 +315,7 @@ public final class JobThroughputBenchmark {
 
     static ChildResult runJob(Opts o, String kind, List<String> jobArgs, Path table) throws Exception {
         List<String> cmd = ResNetBenchmark.childJvm(o.xmx);
+        cmd.addAll(o.childJvmArgs);
         // Local mode as the launchers run it, with one worker of T threads (spark.task.cpus = cores).
         cmd.addAll(List.of("-Dspark.master=local[" + o.threads + "]", "-Dspark.task.cpus=" + o.threads,
                 "-Dspark.ui.enabled=false", "-Dspark.driver.host=127.0.0.1", "-Dspark.driver.bindAddress=127.0.0.1",
@@ -306,7 +326,7 @@ public final class JobThroughputBenchmark {
         String what = kind + " " + String.join(" ", jobArgs.subList(0, Math.min(jobArgs.size(), 40)));
         System.out.println("  running " + what);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        ResNetBenchmark.childEnvironment(pb.environment(), o.threads, true);
+        ResNetBenchmark.childEnvironment(pb.environment(), o.threads, o.mallocEnv);
         long t0 = System.nanoTime();
         Process p = pb.start();
         ChildResult r = new ChildResult(kind);
@@ -328,7 +348,11 @@ public final class JobThroughputBenchmark {
                         r.mem.put(f[0], Double.parseDouble(f[1]));
                     }
                 } else if (l.startsWith("EPOCHRSS ")) {
-                    r.epochRss.add(l.substring(9).trim());
+                    String[] f = l.substring(9).trim().split(" ", 2);
+                    r.epochRss.add(f[0]);
+                    r.epochDetail.add(l.substring(9).trim().replace(' ', '/'));
+                } else if (l.startsWith("ROUNDGC ")) {
+                    r.roundGc = l.substring(8);
                 } else if (l.startsWith("SPARKJOB ")) {
                     r.sparkJobs.add(l.substring(9));
                 } else if (l.contains(" epoch ") && l.contains("img/s")) {
@@ -370,8 +394,10 @@ public final class JobThroughputBenchmark {
         }
         timer.print();
         timer.epochRss.forEach((e, v) -> System.out.println("EPOCHRSS " + v));
-        System.out.printf(Locale.ROOT, "MEM rss_peak_mib=%.1f heap_peak_mib=%.1f heap_after_gc_mib=%.1f rss_end_mib=%.1f%n",
-                ResNetBenchmark.procStatusKib("VmHWM") / 1024.0, heapPeak, heapAfterGc, rssEnd);
+        System.out.printf(Locale.ROOT, "MEM rss_peak_mib=%.1f heap_peak_mib=%.1f heap_after_gc_mib=%.1f rss_end_mib=%.1f"
+                + " nd4j_arrays_end_mib=%.1f%n", ResNetBenchmark.procStatusKib("VmHWM") / 1024.0, heapPeak, heapAfterGc, rssEnd,
+                RoundMemory.arrayBytes() / 1048576.0);
+        System.out.println("ROUNDGC " + RoundMemory.collectionStats());
         spark.stop();
     }
 
@@ -390,7 +416,9 @@ public final class JobThroughputBenchmark {
             started.put(e.jobId(), e.time());
             keys.put(e.jobId(), phase + " | " + stage);
             if (desc != null && desc.startsWith("epoch ") && desc.contains(": train") && !epochRss.containsKey(desc)) {
-                epochRss.put(desc, String.format(Locale.ROOT, "%.0f", ResNetBenchmark.procStatusKib("VmRSS") / 1024.0));
+                Runtime rt = Runtime.getRuntime();
+                epochRss.put(desc, String.format(Locale.ROOT, "%.0f %.0f %.0f", ResNetBenchmark.procStatusKib("VmRSS") / 1024.0,
+                        (rt.totalMemory() - rt.freeMemory()) / 1048576.0, RoundMemory.arrayBytes() / 1048576.0));
             }
         }
 

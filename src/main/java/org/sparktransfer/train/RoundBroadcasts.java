@@ -7,6 +7,7 @@ import org.apache.spark.storage.BlockManager;
 import org.apache.spark.storage.BlockResult;
 import org.apache.spark.storage.BroadcastBlockId;
 import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
+import org.sparktransfer.runtime.RoundMemory;
 import scala.Option;
 import scala.collection.Iterator;
 
@@ -23,7 +24,9 @@ import scala.collection.Iterator;
  * {@code NetBroadcastTuple}, on the driver and the executors. Other broadcasts in that range (Spark's
  * task binaries, Hadoop configurations cached by dl4j-spark and reused by later epochs) are left alone.
  * Removing a {@code NetBroadcastTuple} closes nothing: it is not {@code AutoCloseable}, and the
- * network's own arrays stay with the network.
+ * network's own arrays stay with the network. Outside local mode {@link #release} then runs a full
+ * collection on the driver ({@link RoundMemory#collect()}), so that the native buffers of the rounds' arrays
+ * are freed now rather than at the next old-generation collection.
  */
 final class RoundBroadcasts {
     private RoundBroadcasts() {}
@@ -56,6 +59,12 @@ final class RoundBroadcasts {
                 SparkEnv.get().broadcastManager().unbroadcast(id, true, false);
                 released++;
             }
+        }
+        if (RoundMemory.enabled() && !jsc.isLocal()) {
+            // The driver's share of the rounds (workers' results, their sums, the broadcast values) is unreachable
+            // now; only a collection makes ND4J free its native buffers (see RoundMemory). In local mode the
+            // driver is the executor, whose next round starts with the same collection.
+            RoundMemory.collect();
         }
         return released;
     }
