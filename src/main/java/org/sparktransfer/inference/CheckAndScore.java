@@ -8,11 +8,13 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import org.apache.spark.TaskContext;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.util.SerializableConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.sparktransfer.data.ImageColumns;
 import org.sparktransfer.data.ParallelEvalDecoder;
 import org.sparktransfer.data.RejectCause;
@@ -26,8 +28,9 @@ import org.sparktransfer.runtime.NativeRuntime;
  * the partition's last runs at the full batch size (see {@link BatchShape}). Rows stream out as
  * batches are scored: a partition is never held in memory.
  */
-public final class CheckAndScore implements MapPartitionsFunction<Row, Row> {
+public final class CheckAndScore implements FlatMapFunction<Iterator<Row>, Row> {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(CheckAndScore.class);
 
     private final String modelDir;
     private final Preprocessing preprocessing;
@@ -68,6 +71,12 @@ public final class CheckAndScore implements MapPartitionsFunction<Row, Row> {
         private final ArrayDeque<Row> ready = new ArrayDeque<>();
         private ComputationGraph net;
         private boolean closed;
+        private final long started = System.nanoTime();
+        private long decodeNanos;
+        private long modelNanos;
+        private long forwardNanos;
+        private int scored;
+        private int rejected;
 
         Scoring(Iterator<Row> listed) {
             this.listed = listed;
@@ -112,16 +121,20 @@ public final class CheckAndScore implements MapPartitionsFunction<Row, Row> {
                 Row r = listed.next();
                 String readError = r.getString(5);
                 if (readError != null) {
+                    rejected++;
                     ready.add(rows.rejected(r.getString(0), r.getString(2), bytes(r), RejectCause.unreadable(readError)));
                 } else {
                     chunk.add(r);
                     contents.add((byte[]) r.get(4));
                 }
             }
+            long t = System.nanoTime();
             RejectCause[] causes = decoder.decode(contents);
+            decodeNanos += System.nanoTime() - t;
             for (int i = 0; i < chunk.size(); i++) {
                 Row r = chunk.get(i);
                 if (causes[i] != null) {
+                    rejected++;
                     ready.add(rows.rejected(r.getString(0), r.getString(2), bytes(r), causes[i]));
                 } else {
                     System.arraycopy(decoder.slot(i), 0, batch, batchSources.size() * perImage, perImage);
@@ -140,11 +153,16 @@ public final class CheckAndScore implements MapPartitionsFunction<Row, Row> {
             Arrays.fill(batch, n * perImage, shape * perImage, 0f);
             float[] data = shape == batchSize ? batch : Arrays.copyOf(batch, shape * perImage);
             int crop = preprocessing.cropSize();
+            long t = System.nanoTime();
             if (net == null) {
                 net = ModelCache.borrow(modelDir, conf.value());
+                modelNanos = System.nanoTime() - t;
+                t = System.nanoTime();
             }
             double[][] probabilities = net.outputSingle(false, Nd4j.create(data, new long[] {shape, 3, crop, crop}, 'c'))
                     .toDoubleMatrix();
+            forwardNanos += System.nanoTime() - t;
+            scored += n;
             for (int i = 0; i < n; i++) {
                 Row r = batchSources.get(i);
                 ready.add(rows.scored(r.getString(0), r.getString(2), bytes(r), probabilities[i]));
@@ -160,8 +178,15 @@ public final class CheckAndScore implements MapPartitionsFunction<Row, Row> {
                     ModelCache.giveBack(modelDir, net);
                     net = null;
                 }
+                LOG.info("Task scored {} images, rejected {} in {} s: decoding {} s, model load {} s, forward passes {} s",
+                        scored, rejected, seconds(System.nanoTime() - started), seconds(decodeNanos), seconds(modelNanos),
+                        seconds(forwardNanos));
             }
         }
+    }
+
+    private static String seconds(long nanos) {
+        return String.format("%.1f", nanos / 1e9);
     }
 
     private static long bytes(Row listed) {

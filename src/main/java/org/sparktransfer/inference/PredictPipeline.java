@@ -8,12 +8,14 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Date;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -21,7 +23,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
@@ -88,23 +89,25 @@ public final class PredictPipeline {
                 LOG.info("--skip-scored: {} images were scored by {} before and are skipped", skipped, manifest.modelId());
             }
         }
-        int partitions = ScoringPartitions.count(listed.rdd().getNumPartitions(), listedImages(listed), taskSlots(),
-                config.batchSize());
         Preprocessing pre = Preprocessing.builder().resizeSize(manifest.resizeSize()).cropSize(manifest.inputSize())
                 .mean(manifest.mean()).std(manifest.std()).build();
-        Timestamp scoredAt = Timestamp.from(Instant.now());
+        // Millisecond precision survives the persisted rows' serialization unchanged.
+        Timestamp scoredAt = Timestamp.from(Instant.now().truncatedTo(ChronoUnit.MILLIS));
         Date runDate = Date.valueOf(config.runDate());
         PredictionRows rows = new PredictionRows(classes, config.topK(), manifest.modelId(), runId, scoredAt);
-        // Each image is read, decoded and scored (or rejected) in this one pass; the outcome is kept for the tables.
-        Dataset<Row> outcome = listed.coalesce(partitions)
-                .mapPartitions(new CheckAndScore(modelDir.toString(), pre, config.batchSize(), config.maxPixels(), rows,
-                        new SerializableConfiguration(storage.conf())), Encoders.row(PredictionColumns.OUTCOME))
-                .withColumn("run_date", lit(runDate))
-                .persist(StorageLevel.MEMORY_AND_DISK_SER());
 
         jsc.setJobDescription("score images");
         long t0 = System.nanoTime();
-        RunStats stats = RunStats.of(outcome, classes.size());
+        JavaRDD<Row> listedRows = listed.javaRDD();
+        int partitions = ScoringPartitions.count(listedRows.getNumPartitions(), listedImages(listed), taskSlots(),
+                config.batchSize());
+        // Each image is read, decoded and scored (or rejected) in this one pass; the rows are kept for the tables.
+        // Plain RDD operations: the rows are tallied without a SQL query to plan and compile on the driver.
+        JavaRDD<Row> outcomeRows = listedRows.coalesce(partitions)
+                .mapPartitions(new CheckAndScore(modelDir.toString(), pre, config.batchSize(), config.maxPixels(), rows,
+                        new SerializableConfiguration(storage.conf())))
+                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        RunStats stats = RunStats.of(outcomeRows, classes.size());
         double seconds = (System.nanoTime() - t0) / 1e9;
         long count = stats.scored();
         long rejected = stats.rejected();
@@ -113,6 +116,7 @@ public final class PredictPipeline {
                 String.format("%.1f", seconds), String.format("%.1f", rate), partitions);
 
         jsc.setJobDescription("write tables");
+        Dataset<Row> outcome = spark.createDataFrame(outcomeRows, PredictionColumns.OUTCOME).withColumn("run_date", lit(runDate));
         Dataset<Row> scored = outcome.filter(col(PredictionColumns.REJECT_REASON).isNull());
         writePartition(scored.select(PredictionColumns.PREDICTIONS.stream().map(c -> col(c)).toArray(Column[]::new)),
                 out, OutputTables.PREDICTIONS);
@@ -134,7 +138,7 @@ public final class PredictPipeline {
                 labelled ? report.weightedF1() : null, stats.topKAccuracy(),
                 Math.min(config.topK(), classes.size()), seconds, rate, scoredAt, runDate);
         writePartition(spark.createDataFrame(List.of(summary), ReportTables.SUMMARY), out, OutputTables.SUMMARY);
-        outcome.unpersist();
+        outcomeRows.unpersist();
         jsc.setJobDescription(null);
         LOG.info("Wrote predictions, confusion_matrix, class_metrics, rejects and summary under {} (run_date={}, run_id={}); "
                         + "{} scored, {} rejected, accuracy {}", out, config.runDate(), runId, count, rejected,
