@@ -108,7 +108,7 @@ public final class JobThroughputBenchmark {
                           --arch resnet18 --sizes 224[,112] --threads 2 (local[T], spark.task.cpus=T)
                           --train-images 160 --predict-images 320 --epochs 3 --train-batch 16 --infer-batch 32
                           --averaging-frequency 5 --freeze none --repeats 5 (model-only timed steps) --xmx 6g
-                          --no-train | --no-predict       one job only (PredictJob still needs a trained model)
+                          --no-train | --no-predict       one job only (--no-train: PredictJob scores with an untrained model)
                           --job-arg ARG                   extra TrainJob option (repeatable), e.g. --job-arg=--rdd-approach
                           --work-dir DIR                  keep images and runs there (default: a temp dir)
                         JobThroughputBenchmark --memory [options]    peak memory of a short and a long TrainJob
@@ -171,17 +171,18 @@ public final class JobThroughputBenchmark {
         for (int size : o.sizes) {
             String run = o.arch.cliName() + "-" + size + "-" + System.currentTimeMillis();
             Path runs = work.resolve("runs");
-            if (o.train || o.predict) {
-                double model = o.train ? models.runChild(LayerImpl.defaultImpl(), o.arch, size,
-                        o.freeze.equals("backbone") ? "featextract" : "finetune").imgPerS() : Double.NaN;
+            if (o.train) {
+                double model = models.runChild(LayerImpl.defaultImpl(), o.arch, size,
+                        o.freeze.equals("backbone") ? "featextract" : "finetune").imgPerS();
                 ChildResult t = runJob(o, "train", trainArgs(o, trainImages, runs, run, size, o.epochs, o.trainBatch),
                         runs.resolve(run).resolve("history"));
-                if (o.train) {
-                    double job = t.laterEpochsRate();
-                    table.add(row(String.format(Locale.ROOT, "TrainJob %s %d px, batch %d, freeze %s, epochs 2-%d", o.arch.cliName(),
-                            size, o.trainBatch, o.freeze, o.epochs), model, job));
-                    System.out.println(t.describe());
-                }
+                double job = t.laterEpochsRate();
+                table.add(row(String.format(Locale.ROOT, "TrainJob %s %d px, batch %d, freeze %s, epochs 2-%d", o.arch.cliName(),
+                        size, o.trainBatch, o.freeze, o.epochs), model, job));
+                System.out.println(t.describe());
+            } else if (o.predict) {
+                // Scoring speed does not depend on the weights' values: skip training.
+                untrainedModel(o.arch, size, runs.resolve(run).resolve("model"));
             }
             if (o.predict) {
                 double model = models.runChild(LayerImpl.defaultImpl(), o.arch, size, "infer").imgPerS();
@@ -197,6 +198,20 @@ public final class JobThroughputBenchmark {
         System.out.println("| job | model-only img/s | job img/s | job / model-only | target |");
         System.out.println("|---|---|---|---|---|");
         table.forEach(System.out::println);
+    }
+
+    /** A randomly initialised artifact of the arch and size with writePhotos' four classes, as TrainJob would save it. */
+    static void untrainedModel(ResNetArch arch, int size, Path dir) throws IOException {
+        org.sparktransfer.data.image.Preprocessing pre = org.sparktransfer.data.image.Preprocessing.builder()
+                .resizeSize(size * 8 / 7).cropSize(size).build();
+        org.sparktransfer.io.ModelManifest manifest = new org.sparktransfer.io.ModelManifest(
+                org.sparktransfer.io.ModelManifest.FORMAT_VERSION, arch.cliName() + "-untrained",
+                java.time.Instant.now().toString(), "bench", arch.cliName(), List.of("a", "b", "c", "d"), size,
+                size * 8 / 7, pre.mean(), pre.std(), "none", "random", Map.of(), null, Map.of());
+        new org.sparktransfer.io.ModelArtifact(org.sparktransfer.model.ResNetFactory.build(arch, 4, size, 1), manifest)
+                .save(new org.sparktransfer.io.Storage(new org.apache.hadoop.conf.Configuration()),
+                        new org.apache.hadoop.fs.Path(dir.toUri()), false);
+        System.out.println("  wrote an untrained " + arch.cliName() + " " + size + " px model to " + dir + " (--no-train)");
     }
 
     static String row(String job, double model, double jobRate) {

@@ -7,7 +7,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.sparktransfer.data.image.ImageDecoder;
 import org.sparktransfer.data.image.ImageRejectedException;
-import org.sparktransfer.data.image.RejectReason;
 
 /**
  * The decode check: every listed image is decoded once, and each row leaves either good (with its
@@ -50,7 +49,8 @@ public final class ImageCheck implements MapPartitionsFunction<Row, Row> {
         int labelIndex = label == null ? -1 : classes.indexOf(label);
         long bytes = content == null ? 0L : content.length;
         if (readError != null) {
-            return rejected(path, relative, label, split, bytes, STAGE_READ, RejectReason.UNREADABLE.name(), readError);
+            RejectCause c = RejectCause.unreadable(readError);
+            return rejected(path, relative, label, split, bytes, c.stage(), c.reason(), c.message());
         }
         if (labelsRequired && label == null) {
             return rejected(path, relative, null, split, bytes, STAGE_LABEL, "NO_LABEL",
@@ -64,12 +64,9 @@ public final class ImageCheck implements MapPartitionsFunction<Row, Row> {
             BufferedImage image = decoder.decodeRgb(content == null ? new byte[0] : content);
             return RowFactory.create(path, relative, label, labelIndex, split, content, bytes,
                     image.getWidth(), image.getHeight(), null, null, null);
-        } catch (ImageRejectedException e) {
-            return rejected(path, relative, label, split, bytes, STAGE_DECODE, e.reason().name(), e.getMessage());
-        } catch (RuntimeException | OutOfMemoryError e) {
-            // A codec bug must not fail the partition: the file is quarantined with the cause.
-            return rejected(path, relative, label, split, bytes, STAGE_DECODE, RejectReason.UNDECODABLE.name(),
-                    e.getClass().getSimpleName() + ": " + e.getMessage());
+        } catch (ImageRejectedException | RuntimeException | OutOfMemoryError e) {
+            RejectCause c = RejectCause.decodeFailure(e);
+            return rejected(path, relative, label, split, bytes, c.stage(), c.reason(), c.message());
         }
     }
 

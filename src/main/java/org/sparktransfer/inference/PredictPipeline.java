@@ -8,19 +8,21 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Date;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
@@ -28,11 +30,9 @@ import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.PredictConfig;
 import org.sparktransfer.data.ClassIndex;
 import org.sparktransfer.data.ImageCatalog;
-import org.sparktransfer.data.ImageCheck;
 import org.sparktransfer.data.ImageColumns;
 import org.sparktransfer.data.ImageSource;
 import org.sparktransfer.data.SplitAssigner;
-import org.sparktransfer.data.TensorBatcher;
 import org.sparktransfer.data.image.Preprocessing;
 import org.sparktransfer.io.ModelArtifact;
 import org.sparktransfer.io.ModelManifest;
@@ -42,8 +42,8 @@ import org.sparktransfer.jobs.UsageException;
 import org.sparktransfer.metrics.ClassificationReport;
 
 /**
- * Batch inference: check the model against what was asked, list and check the images, score them
- * on the executors, and write the five tables. Every table is written with dynamic partition
+ * Batch inference: check the model against what was asked, list the images, check and score them
+ * on the executors in one pass (each image decoded once), and write the five tables. Every table is written with dynamic partition
  * overwrite on (run_date, run_id), so a rerun replaces its own partition and nothing else, and a
  * failed write leaves the previous partition as it was. The summary is written last: a run with
  * a summary row is complete.
@@ -74,7 +74,7 @@ public final class PredictPipeline {
                 manifest.modelId(), manifest.arch(), classes.size(), manifest.inputSize(), config.runDate(), runId);
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        jsc.setJobDescription("list and check images");
+        jsc.setJobDescription("list images");
         Dataset<Row> listed = new ImageCatalog(spark).list(config.images(), new SplitAssigner(0, 0));
         if (!useLabels(classes)) {
             listed = listed.withColumn(ImageColumns.LABEL, lit(null).cast("string"));
@@ -89,69 +89,72 @@ public final class PredictPipeline {
                 LOG.info("--skip-scored: {} images were scored by {} before and are skipped", skipped, manifest.modelId());
             }
         }
-        Dataset<Row> checked = listed
-                .mapPartitions(new ImageCheck(classes, config.maxPixels(), false), Encoders.row(ImageColumns.CHECKED))
-                .persist(StorageLevel.MEMORY_AND_DISK_SER());
-
         Preprocessing pre = Preprocessing.builder().resizeSize(manifest.resizeSize()).cropSize(manifest.inputSize())
                 .mean(manifest.mean()).std(manifest.std()).build();
-        TensorBatcher batcher = new TensorBatcher(pre, TensorBatcher.Mode.EVAL, 0, 0, config.batchSize(), config.maxPixels());
-        Timestamp scoredAt = Timestamp.from(Instant.now());
+        // Millisecond precision survives the persisted rows' serialization unchanged.
+        Timestamp scoredAt = Timestamp.from(Instant.now().truncatedTo(ChronoUnit.MILLIS));
         Date runDate = Date.valueOf(config.runDate());
-        Dataset<Row> scored = checked.filter(col(ImageColumns.REJECT_REASON).isNull())
-                .select(col(ImageColumns.PATH), col(ImageColumns.LABEL_INDEX), col(ImageColumns.CONTENT), col(ImageColumns.LABEL))
-                .mapPartitions(new BatchScorer(modelDir.toString(), manifest.modelId(), runId, classes, batcher,
-                        config.topK(), scoredAt, new SerializableConfiguration(storage.conf())),
-                        Encoders.row(PredictionColumns.SCORED))
-                .withColumn("run_date", lit(runDate))
-                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        PredictionRows rows = new PredictionRows(classes, config.topK(), manifest.modelId(), runId, scoredAt);
 
         jsc.setJobDescription("score images");
         long t0 = System.nanoTime();
-        long count = scored.count();
+        JavaRDD<Row> listedRows = listed.javaRDD();
+        int partitions = ScoringPartitions.count(listedRows.getNumPartitions(), listedImages(listed), taskSlots(),
+                config.batchSize());
+        // Each image is read, decoded and scored (or rejected) in this one pass; the rows are kept for the tables.
+        // Plain RDD operations: the rows are tallied without a SQL query to plan and compile on the driver.
+        JavaRDD<Row> outcomeRows = listedRows.coalesce(partitions)
+                .mapPartitions(new CheckAndScore(modelDir.toString(), pre, config.batchSize(), config.maxPixels(), rows,
+                        new SerializableConfiguration(storage.conf())))
+                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        RunStats stats = RunStats.of(outcomeRows, classes.size());
         double seconds = (System.nanoTime() - t0) / 1e9;
+        long count = stats.scored();
+        long rejected = stats.rejected();
         double rate = count / Math.max(seconds, 1e-9);
-        LOG.info("Scored {} images in {} s ({} images/s)", count, String.format("%.1f", seconds), String.format("%.1f", rate));
+        LOG.info("Scored {} images ({} rejected) in {} s ({} images/s, {} tasks)", count, rejected,
+                String.format("%.1f", seconds), String.format("%.1f", rate), partitions);
 
-        jsc.setJobDescription("write predictions");
-        writePartition(scored.drop("true_index", "in_top_k"), out, OutputTables.PREDICTIONS);
+        jsc.setJobDescription("write tables");
+        Dataset<Row> outcome = spark.createDataFrame(outcomeRows, PredictionColumns.OUTCOME).withColumn("run_date", lit(runDate));
+        Dataset<Row> scored = outcome.filter(col(PredictionColumns.REJECT_REASON).isNull());
+        writePartition(scored.select(PredictionColumns.PREDICTIONS.stream().map(c -> col(c)).toArray(Column[]::new)),
+                out, OutputTables.PREDICTIONS);
+        ClassificationReport report = new ClassificationReport(classes.names(), stats.confusion());
+        Dataset<Row> rejects = outcome.filter(col(PredictionColumns.REJECT_REASON).isNotNull())
+                .select(col("image_path").as("path"), col("bytes"), col("reject_stage").as("stage"),
+                        col(PredictionColumns.REJECT_REASON).as("reason"), col("reject_message").as("message"),
+                        col("model_id"), col("run_id"), col("run_date"));
 
-        long[][] confusion = new long[classes.size()][classes.size()];
-        for (Row r : scored.filter(col("true_index").isNotNull())
-                .groupBy(col("true_index"), col("predicted_index")).count().collectAsList()) {
-            confusion[r.getInt(0)][r.getInt(1)] = r.getLong(2);
-        }
-        ClassificationReport report = new ClassificationReport(classes.names(), confusion);
-        Row topK = scored.filter(col("in_top_k").isNotNull())
-                .selectExpr("avg(cast(in_top_k as double))", "count(*)").first();
-        long unknownClass = scored.filter(col("true_label").isNotNull().and(col("true_index").isNull())).count();
-        Dataset<Row> rejects = checked.filter(col(ImageColumns.REJECT_REASON).isNotNull())
-                .select(col(ImageColumns.PATH), col(ImageColumns.BYTES), col(ImageColumns.REJECT_STAGE).as("stage"),
-                        col(ImageColumns.REJECT_REASON).as("reason"), col(ImageColumns.REJECT_MESSAGE).as("message"))
-                .withColumn("model_id", lit(manifest.modelId()))
-                .withColumn("run_id", lit(runId))
-                .withColumn("run_date", lit(runDate));
-        long rejected = rejects.count();
-
-        writePartition(spark.createDataFrame(confusionRows(classes, confusion, manifest.modelId(), runId, runDate),
+        writePartition(spark.createDataFrame(confusionRows(classes, stats.confusion(), manifest.modelId(), runId, runDate),
                 ReportTables.CONFUSION_MATRIX), out, OutputTables.CONFUSION_MATRIX);
         writePartition(spark.createDataFrame(classMetricRows(report, manifest.modelId(), runId, runDate),
                 ReportTables.CLASS_METRICS), out, OutputTables.CLASS_METRICS);
         writePartition(rejects.coalesce(1), out, OutputTables.REJECTS);
         boolean labelled = report.total() > 0;
         Row summary = RowFactory.create(runId, manifest.modelId(), config.images().toString(), count, rejected, skipped,
-                report.total(), unknownClass,
+                report.total(), stats.unknownClass(),
                 labelled ? report.accuracy() : null, labelled ? report.macroF1() : null,
-                labelled ? report.weightedF1() : null, topK.isNullAt(0) ? null : topK.getDouble(0),
+                labelled ? report.weightedF1() : null, stats.topKAccuracy(),
                 Math.min(config.topK(), classes.size()), seconds, rate, scoredAt, runDate);
         writePartition(spark.createDataFrame(List.of(summary), ReportTables.SUMMARY), out, OutputTables.SUMMARY);
-        scored.unpersist();
-        checked.unpersist();
+        outcomeRows.unpersist();
         jsc.setJobDescription(null);
         LOG.info("Wrote predictions, confusion_matrix, class_metrics, rejects and summary under {} (run_date={}, run_id={}); "
                         + "{} scored, {} rejected, accuracy {}", out, config.runDate(), runId, count, rejected,
                 labelled ? String.format("%.4f", report.accuracy()) : "n/a (no labels)");
         return new Outcome(out, runId, count, rejected, labelled ? report.accuracy() : Double.NaN, rate);
+    }
+
+    /** Files a folder listing holds, known on the driver without reading them; -1 for a manifest. */
+    private long listedImages(Dataset<Row> listing) {
+        return config.images().kind() == ImageSource.Kind.FOLDER ? listing.inputFiles().length : -1;
+    }
+
+    /** Tasks the application runs at once: its cores over the cores each task takes. */
+    private int taskSlots() {
+        int taskCpus = spark.sparkContext().getConf().getInt("spark.task.cpus", 1);
+        return Math.max(1, spark.sparkContext().defaultParallelism() / Math.max(1, taskCpus));
     }
 
     /** TrainJob's run directory holds the artifact under model/; accept both. */
