@@ -176,7 +176,7 @@ final class TrainingLoop {
                 .collectTrainingStats(false);
         // On the run's own file system by default: shared by all executors when the output is on HDFS/S3.
         b.exportDirectory(s.exportDirectory() != null ? s.exportDirectory() : new org.apache.hadoop.fs.Path(runDir, "tmp-export").toString());
-        return b.build();
+        return ReusingTrainingMaster.enabled() ? new ReusingTrainingMaster(b) : b.build();
     }
 
     private static String fmt(Double d) {
