@@ -132,6 +132,8 @@ final class TrainingLoop {
             }
         }
         jsc.setJobDescription(null);
+        // In local mode the workers' kept network lives in this JVM: not needed once training is over.
+        WorkerNetworks.clear();
         return state;
     }
 
