@@ -65,6 +65,7 @@ public final class JobThroughputBenchmark {
         int averagingFrequency = 5;
         String freeze = "none";
         String xmx = "6g";
+        String workerNetworks = "reuse";
         boolean train = true;
         boolean predict = true;
         boolean memory = false;
@@ -110,6 +111,8 @@ public final class JobThroughputBenchmark {
                           --averaging-frequency 5 --freeze none --repeats 5 (model-only timed steps) --xmx 6g
                           --no-train | --no-predict       one job only (--no-train: PredictJob scores with an untrained model)
                           --job-arg ARG                   extra TrainJob option (repeatable), e.g. --job-arg=--rdd-approach
+                          --worker-networks reuse|fresh   TrainJob workers keep their network between rounds, or
+                                                          build one per round as dl4j-spark's own worker does
                           --work-dir DIR                  keep images and runs there (default: a temp dir)
                         JobThroughputBenchmark --memory [options]    peak memory of a short and a long TrainJob
                           --memory-images 64 --memory-batch 32 --memory-size 224 --short-epochs 2 --long-epochs 10
@@ -133,6 +136,7 @@ public final class JobThroughputBenchmark {
                 case "--freeze" -> o.freeze = v;
                 case "--xmx" -> o.xmx = v;
                 case "--job-arg" -> o.extraJobArgs.add(v);
+                case "--worker-networks" -> o.workerNetworks = v;
                 case "--work-dir" -> o.workDir = Paths.get(v);
                 case "--memory-images" -> o.memoryImages = Integer.parseInt(v);
                 case "--memory-batch" -> o.memoryBatch = Integer.parseInt(v);
@@ -334,7 +338,8 @@ public final class JobThroughputBenchmark {
         // Local mode as the launchers run it, with one worker of T threads (spark.task.cpus = cores).
         cmd.addAll(List.of("-Dspark.master=local[" + o.threads + "]", "-Dspark.task.cpus=" + o.threads,
                 "-Dspark.ui.enabled=false", "-Dspark.driver.host=127.0.0.1", "-Dspark.driver.bindAddress=127.0.0.1",
-                "-Dspark.kryoserializer.buffer.max=1024m", "-Dspark.driver.maxResultSize=4g"));
+                "-Dspark.kryoserializer.buffer.max=1024m", "-Dspark.driver.maxResultSize=4g",
+                "-Dsparktransfer.workerNetworks=" + o.workerNetworks));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), JobThroughputBenchmark.class.getName(),
                 "--child-job", kind, table.toString()));
         cmd.addAll(jobArgs);

@@ -132,6 +132,8 @@ final class TrainingLoop {
             }
         }
         jsc.setJobDescription(null);
+        // In local mode the workers' kept network lives in this JVM: not needed once training is over.
+        WorkerNetworks.clear();
         return state;
     }
 
@@ -176,7 +178,8 @@ final class TrainingLoop {
                 .collectTrainingStats(false);
         // On the run's own file system by default: shared by all executors when the output is on HDFS/S3.
         b.exportDirectory(s.exportDirectory() != null ? s.exportDirectory() : new org.apache.hadoop.fs.Path(runDir, "tmp-export").toString());
-        return org.sparktransfer.runtime.RoundMemory.install(b.build()); // frees each finished round's arrays
+        ParameterAveragingTrainingMaster master = ReusingTrainingMaster.enabled() ? new ReusingTrainingMaster(b) : b.build();
+        return org.sparktransfer.runtime.RoundMemory.install(master); // frees each finished round's arrays
     }
 
     private static String fmt(Double d) {

@@ -1,0 +1,54 @@
+package org.sparktransfer.train;
+
+import java.util.Collection;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.core.storage.StatsStorageRouterProvider;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.deeplearning4j.spark.api.TrainingHook;
+import org.deeplearning4j.spark.api.WorkerConfiguration;
+import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingWorker;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * dl4j-spark's parameter-averaging worker, except that a round's network comes from
+ * {@link WorkerNetworks} (this JVM's network of the previous round, given the broadcast's
+ * parameters and updater state) instead of being built anew. Fitting and the result are dl4j-spark's.
+ * Not used with training listeners or training statistics (see {@link ReusingTrainingMaster}).
+ */
+final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
+    private final Broadcast<NetBroadcastTuple> broadcast;
+    private transient WorkerNetworks.Lease lease;
+
+    ReusingTrainingWorker(Broadcast<NetBroadcastTuple> broadcast, boolean saveUpdater, WorkerConfiguration configuration,
+                          Collection<TrainingHook> hooks, Collection<TrainingListener> listeners,
+                          StatsStorageRouterProvider routerProvider) {
+        super(broadcast, saveUpdater, configuration, hooks, listeners, routerProvider);
+        this.broadcast = broadcast;
+    }
+
+    @Override
+    public ComputationGraph getInitialModelGraph() {
+        lease = WorkerNetworks.checkout(broadcast.getValue());
+        Nd4j.getExecutioner().commit();
+        return lease.network();
+    }
+
+    @Override
+    public ParameterAveragingTrainingResult getFinalResult(ComputationGraph network) {
+        ParameterAveragingTrainingResult r = super.getFinalResult(network);
+        if (lease == null || lease.network() != network) {
+            return r;
+        }
+        // The result is serialized after the task returns; by then the next round may own the network again.
+        ParameterAveragingTrainingResult own = new ParameterAveragingTrainingResult(r.getParameters().dup(),
+                r.getUpdaterState() == null ? null : r.getUpdaterState().dup(), r.getScore(),
+                r.getListenerMetaData(), r.getListenerStaticInfo(), r.getListenerUpdates());
+        WorkerNetworks.Lease done = lease;
+        lease = null;
+        done.release();
+        return own;
+    }
+}

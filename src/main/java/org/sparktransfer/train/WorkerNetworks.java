@@ -1,0 +1,124 @@
+package org.sparktransfer.train;
+
+import java.util.Iterator;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicLong;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
+import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The networks an executor JVM has trained averaging rounds with, kept for the next round.
+ *
+ * <p>dl4j-spark builds a fresh {@code ComputationGraph} from the round's broadcast in every round,
+ * so every round pays graph construction and the first steps of a new network (workspace sizing,
+ * native allocations). A kept network whose configuration is the broadcast's, apart from iteration
+ * and epoch counters and the updaters' learning rates (TrainingLoop sets a new rate every epoch),
+ * takes the broadcast's updater configurations, parameters and updater state instead: the values a
+ * fresh network would be initialised with, so parameter averaging is unchanged. A network is checked
+ * out for one round, so two tasks in one JVM never share one; another configuration evicts the rest.
+ */
+final class WorkerNetworks {
+    private record Entry(String structure, String exact, ComputationGraph network) {}
+
+    private static final ConcurrentLinkedDeque<Entry> IDLE = new ConcurrentLinkedDeque<>();
+    private static final AtomicLong REUSED = new AtomicLong();
+
+    private WorkerNetworks() {}
+
+    /** A checked-out network holding the broadcast's parameters and updater state. */
+    static Lease checkout(NetBroadcastTuple tuple) {
+        ComputationGraphConfiguration conf = tuple.getGraphConfiguration();
+        String exact = withoutCounters(conf).toJson();
+        String structure = structure(conf);
+        for (Iterator<Entry> it = IDLE.iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            if (!e.structure().equals(structure)) {
+                it.remove();
+            } else if (IDLE.removeFirstOccurrence(e)) {
+                ComputationGraph net = e.network();
+                if (!e.exact().equals(exact)) {
+                    takeUpdaters(net, conf);
+                }
+                net.getConfiguration().setIterationCount(conf.getIterationCount());
+                net.getConfiguration().setEpochCount(conf.getEpochCount());
+                net.setParams(tuple.getParameters());
+                INDArray state = tuple.getUpdaterState();
+                if (state != null) {
+                    net.getUpdater().getStateViewArray().assign(state);
+                }
+                REUSED.incrementAndGet();
+                return new Lease(structure, exact, net);
+            }
+        }
+        // As dl4j-spark's worker does: its own configuration copy and parameter arrays.
+        ComputationGraph net = new ComputationGraph(conf.clone());
+        net.init(tuple.getParameters().dup(), false);
+        if (tuple.getUpdaterState() != null) {
+            net.setUpdater(new ComputationGraphUpdater(net, tuple.getUpdaterState().dup()));
+        }
+        return new Lease(structure, exact, net);
+    }
+
+    /** How many rounds in this JVM have trained a reused network (for tests). */
+    static long reused() {
+        return REUSED.get();
+    }
+
+    /** Drops the kept networks (their memory goes with the next garbage collection). */
+    static void clear() {
+        IDLE.clear();
+    }
+
+    /** The broadcast's updater configurations (learning rates) replace the network's; the updater is rebuilt for them. */
+    private static void takeUpdaters(ComputationGraph net, ComputationGraphConfiguration conf) {
+        conf.getVertices().forEach((name, vertex) -> {
+            BaseLayer from = baseLayer(vertex);
+            if (from != null) {
+                for (BaseLayer to : new BaseLayer[] {baseLayer(net.getConfiguration().getVertices().get(name)),
+                        (BaseLayer) net.getLayer(name).conf().getLayer()}) {
+                    to.setIUpdater(from.getIUpdater() == null ? null : from.getIUpdater().clone());
+                    to.setBiasUpdater(from.getBiasUpdater() == null ? null : from.getBiasUpdater().clone());
+                }
+            }
+        });
+        net.setUpdater(null);
+        net.getUpdater(); // rebuilt from the new configurations; its state is assigned next
+    }
+
+    private static BaseLayer baseLayer(GraphVertex vertex) {
+        return vertex instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer b ? b : null;
+    }
+
+    private static ComputationGraphConfiguration withoutCounters(ComputationGraphConfiguration conf) {
+        ComputationGraphConfiguration c = conf.clone();
+        c.setIterationCount(0);
+        c.setEpochCount(0);
+        return c;
+    }
+
+    /** The configuration without counters and updater configurations: what a kept network must match. */
+    private static String structure(ComputationGraphConfiguration conf) {
+        ComputationGraphConfiguration c = withoutCounters(conf);
+        c.getVertices().values().forEach(v -> {
+            BaseLayer b = baseLayer(v);
+            if (b != null) {
+                b.setIUpdater(null);
+                b.setBiasUpdater(null);
+            }
+        });
+        return c.toJson();
+    }
+
+    /** A network used by one round; {@link #release} makes it available to the next. */
+    record Lease(String structure, String exact, ComputationGraph network) {
+        void release() {
+            IDLE.addFirst(new Entry(structure, exact, network));
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package org.sparktransfer.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.sparktransfer.testing.LocalSpark;
+
+/** Workers that reuse their JVM's network between rounds average to exactly what dl4j-spark's own workers do. */
+class ReusingTrainingMasterTest {
+    static LocalSpark local;
+    static JavaSparkContext jsc;
+
+    @BeforeAll
+    static void start() {
+        local = LocalSpark.start();
+        jsc = JavaSparkContext.fromSparkContext(local.spark().sparkContext());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (local != null) {
+            local.close();
+        }
+    }
+
+    @Test
+    void reusedNetworksGiveTheParametersAndUpdaterStateOfFreshOnes() {
+        ComputationGraph fresh = network();
+        ComputationGraph reusing = fresh.clone();
+        JavaRDD<DataSet> data = data();
+        long reusedBefore = WorkerNetworks.reused();
+        // Two fits of 2 workers x 3 rounds each, the learning rate changed in between as TrainingLoop does per epoch.
+        for (int epoch = 0; epoch < 2; epoch++) {
+            double lr = epoch == 0 ? 0.1 : 0.05;
+            fresh.setLearningRate(lr);
+            reusing.setLearningRate(lr);
+            fresh = fit(fresh, builder(epoch).build(), data);
+            reusing = fit(reusing, new ReusingTrainingMaster(builder(epoch)), data);
+        }
+        // Every round but the very first reuses the networks, also after the learning rate changed: 2 workers x 5 rounds.
+        assertEquals(10, WorkerNetworks.reused() - reusedBefore);
+        assertEquals(fresh.params(), reusing.params());
+        assertEquals(fresh.getUpdater().getStateViewArray(), reusing.getUpdater().getStateViewArray());
+        assertEquals(fresh.getConfiguration().getIterationCount(), reusing.getConfiguration().getIterationCount());
+        assertTrue(fresh.getConfiguration().getIterationCount() > 0);
+    }
+
+    private static ComputationGraph fit(ComputationGraph net, ParameterAveragingTrainingMaster master, JavaRDD<DataSet> data) {
+        SparkComputationGraph spark = new SparkComputationGraph(jsc, net, master);
+        spark.fit(data);
+        return spark.getNetwork();
+    }
+
+    private static ParameterAveragingTrainingMaster.Builder builder(int epoch) {
+        return new ParameterAveragingTrainingMaster.Builder(2, 4)
+                .batchSizePerWorker(4)
+                .averagingFrequency(2)
+                .workerPrefetchNumBatches(0)
+                .saveUpdater(true)
+                .repartionData(Repartition.Never)
+                .rddTrainingApproach(RDDTrainingApproach.Direct)
+                .rngSeed(1234 + epoch)
+                .collectTrainingStats(false);
+    }
+
+    private static ComputationGraph network() {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(5).dataType(DataType.FLOAT).updater(new Nesterovs(0.1, 0.9))
+                .graphBuilder().addInputs("in")
+                .addLayer("h", new DenseLayer.Builder().nIn(6).nOut(10).activation(Activation.TANH).build(), "in")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(10).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "h")
+                .setOutputs("out").build();
+        ComputationGraph net = new ComputationGraph(conf);
+        net.init();
+        return net;
+    }
+
+    /** 12 minibatches of 4 in 2 partitions: 3 rounds of 2 minibatches per worker. */
+    private static JavaRDD<DataSet> data() {
+        Nd4j.getRandom().setSeed(42);
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            var labels = Nd4j.zeros(DataType.FLOAT, 4, 3);
+            for (int r = 0; r < 4; r++) {
+                labels.putScalar(r, (i + r) % 3, 1f);
+            }
+            batches.add(new DataSet(Nd4j.rand(DataType.FLOAT, 4, 6), labels));
+        }
+        return jsc.parallelize(batches, 2);
+    }
+}
