@@ -38,23 +38,29 @@ import static org.junit.jupiter.api.Assertions.*;
  * <ul>
  *   <li>Neither implementation is wrong. With the graphs converted to float64 both match torch to ~5e-8 (the
  *   float32 rounding of the stored reference) for ResNet-18 and ResNet-50, score to 1e-15.</li>
- *   <li>The float32 differences are the problem's conditioning, not a bug: PyTorch's own float32 gradients of
- *   the same random ResNet-50 differ from its float64 ones by 1e-2 .. 4e-1 in some arrays (layer3/layer4
- *   bn3 beta/gamma, conv3, downsample; which ones depends on the seed, and neither batch 2..16 nor input
- *   64..128 px makes it well-conditioned). In a bottleneck every 1x1 stride-1 convolution followed by a
- *   train-mode BN passes on an input gradient whose sum over positions is exactly zero (BN is shift
- *   invariant, the 1x1 conv is per-position linear), so these parameters' gradients are small remainders of
- *   large cancelling sums and float32 rounding is amplified ~1e5x. ResNet-18's 3x3 convs (padding breaks
- *   the exact cancellation) stay well-conditioned: PyTorch float32 within 3e-6 there.</li>
- *   <li>DL4J's stock float32 ResNet-50 reproduces PyTorch's float32 errors almost digit for digit (both run
- *   oneDNN); the native layers, summing BN statistics by GEMM, happen to land closer to float64 (worst 2e-2
- *   where PyTorch float32 has 1.2e-1).</li>
+ *   <li>The float32 differences are the problem's conditioning, not a bug. Two effects compound in
+ *   ResNet-50: (1) cancellation: in a bottleneck every 1x1 stride-1 convolution followed by a train-mode BN
+ *   passes on an input gradient whose sum over positions is exactly zero (BN is shift invariant, the 1x1
+ *   conv is per-position linear), so e.g. bn3 beta / conv3 gradients are small remainders of large cancelling
+ *   sums; (2) ReLU kinks: some ReLU pre-activation always lies within ~1e-7 (relative to its tensor's max) of
+ *   zero (ResNet-50, 64 px, batch 2 or 4, twelve input seeds each: the smallest margin was 3e-9 .. 2.4e-7), so
+ *   float32 rounding flips its mask and the gradient jumps by that element's upstream gradient, large next to
+ *   the cancelled remainders. PyTorch's own float32 gradients of the batch-4 case here differ from its float64
+ *   ones by up to 1.2e-1 (layer3 bn3 beta, conv3, downsample); with batch 2 PyTorch float32 happened to stay
+ *   within 9e-5 while both Java implementations flipped the same mask (layer3.2's residual ReLU, channel 170,
+ *   pre-activation 7.2e-7 against a max of 5.5) and got 2.2e-1 in layer3.2.conv3 (oneDNN on or off made no
+ *   difference; float64 matched to 5e-8). ResNet-18 (3x3 convs with padding break the exact cancellation)
+ *   stays well-conditioned: PyTorch float32 and both Java implementations within 5e-6.</li>
+ *   <li>DL4J's stock float32 ResNet-50 reproduces PyTorch's float32 errors almost digit for digit here; the
+ *   native layers, summing BN statistics by GEMM, land closer to float64 (worst 2e-2 where PyTorch float32
+ *   has 1.2e-1; global 6e-4 vs 6e-3).</li>
  * </ul>
  * So: float32 ResNet-18 is asserted tightly for both implementations (this covers the native batch norm's
  * training path, which only runs for float32); float64 ResNet-50 is asserted tightly for both (covering 1x1
- * convolutions, bottlenecks, the fused add+ReLU and in-place ReLUs); float32 ResNet-50 only against a bound
- * relative to PyTorch's own float32 error. In float64 the native batch norm falls back to DL4J's
- * implementation (NHWC); native convolution, ReLU and add+ReLU run their own code.
+ * convolutions, bottlenecks, the fused add+ReLU, in-place ReLUs, the summed-gradient/mean-score scaling);
+ * float32 ResNet-50 only as a smoke check against a bound relative to PyTorch's own float32 error. In float64
+ * the native batch norm falls back to DL4J's implementation (NHWC); native convolution, ReLU and add+ReLU
+ * run their own code.
  *
  * <p>Needs /usr/bin/python3 with torch and torchvision: the test fails (never skips) without them.
  */
@@ -188,18 +194,18 @@ class TrainingGradientParityTest {
     }
 
     /**
-     * ResNet-50 in float32: ill-conditioned (see the class comment), so bounded by PyTorch's own float32 error
-     * on the same problem: no array worse than twice PyTorch's worst array (and 1e-3 at least), and the error
-     * over all parameters together within twice PyTorch's (a bug, e.g. a wrong batch-norm backprop, gives
-     * O(1) errors in both).
+     * ResNet-50 in float32: ill-conditioned (see the class comment), so only a smoke check bounded by PyTorch's
+     * own float32 error on the same problem: no array worse than twice PyTorch's worst array (5e-2 at least),
+     * and the error over all parameters together within twice PyTorch's (1e-2 at least). A real bug, e.g. a
+     * wrong batch-norm backprop, gives O(1) errors; exactness is asserted in float64 above.
      */
     @ParameterizedTest
     @EnumSource(LayerImpl.class)
     void resnet50Float32WithinPytorchFloat32Error(LayerImpl impl) throws IOException {
         JsonNode c = meta.get("cases").get("resnet50");
         Result r = gradients(ResNetArch.RESNET50, impl, DataType.FLOAT);
-        assertAll(r, Math.max(1e-3, 2 * c.get("torch_f32_worst").asDouble()), "resnet50 float32 " + impl);
-        double globalTol = Math.max(1e-5, 2 * c.get("torch_f32_global").asDouble());
+        assertAll(r, Math.max(5e-2, 2 * c.get("torch_f32_worst").asDouble()), "resnet50 float32 " + impl);
+        double globalTol = Math.max(1e-2, 2 * c.get("torch_f32_global").asDouble());
         assertTrue(r.global() <= globalTol, "resnet50 float32 " + impl + ": global relative error " + r.global()
                 + " > " + globalTol);
     }
