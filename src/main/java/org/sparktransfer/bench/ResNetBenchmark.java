@@ -33,6 +33,7 @@ import org.nd4j.linalg.profiler.OpProfiler;
 import org.nd4j.linalg.profiler.ProfilerConfig;
 import org.sparktransfer.model.BatchNormFolding;
 import org.sparktransfer.model.FreezePolicy;
+import org.sparktransfer.model.FrozenPrefixFolding;
 import org.sparktransfer.model.LayerImpl;
 import org.sparktransfer.model.ResNetArch;
 import org.sparktransfer.model.ResNetFactory;
@@ -102,8 +103,9 @@ public final class ResNetBenchmark {
                           --no-torch                   DL4J only
                           --glibc-malloc-defaults      children run without NativeRuntime.MALLOC_ENV (both sides)
                           --profile                    per-vertex-type and per-op time of each DL4J row (no torch)
-                          --no-fold                    infer rows on the graph as trained, not the copy with batch
-                                                       norms folded into the convolutions that PredictJob scores with
+                          --no-fold                    infer and featextract rows on the graph as built, not the copies
+                                                       with (frozen) batch norms folded into their convolutions that
+                                                       PredictJob scores with and TrainJob's workers fit
                           --python /usr/bin/python3 --torch-script PATH --xmx 6g""");
                 System.exit(0);
             }
@@ -347,6 +349,10 @@ public final class ResNetBenchmark {
         ComputationGraph g = ResNetFactory.build(arch, classes, size, 0, new Nesterovs(0.01, 0.9));
         if (mode.equals("featextract")) {
             g = FreezePolicy.BACKBONE.apply(g);
+            if (fold) {
+                // What TrainJob's workers fit with frozen layers (frozen batch norms folded into their convolutions).
+                g = FrozenPrefixFolding.of(g).training();
+            }
         } else if (mode.equals("infer") && fold && BatchNormFolding.applies(g)) {
             // What PredictJob scores with (batch norms folded into the convolutions).
             g = BatchNormFolding.fold(g);

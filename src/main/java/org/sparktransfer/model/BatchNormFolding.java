@@ -58,19 +58,27 @@ public final class BatchNormFolding {
                 target.getParam("b").assign(fc.getParam("b"));
                 continue;
             }
-            Layer conv = inner(g.getLayer(name));
-            Layer bn = inner(g.getLayer(ResNetFactory.batchNormAfter(name)));
-            double eps = ((org.deeplearning4j.nn.conf.layers.BatchNormalization) bn.conf().getLayer()).getEps();
-            INDArray gamma = vec(bn.getParam("gamma")), beta = vec(bn.getParam("beta"));
-            INDArray mean = vec(bn.getParam("mean")), var = vec(bn.getParam("var"));
-            INDArray scale = gamma.div(Transforms.sqrt(var.add(eps), false));
-            INDArray w = conv.getParam("W").castTo(DataType.DOUBLE);      // [out, in, kh, kw]
-            w.reshape(w.size(0), w.length() / w.size(0)).muliColumnVector(scale.reshape(scale.length(), 1));
-            target.getParam("W").assign(w.castTo(DataType.FLOAT));
-            INDArray bias = beta.sub(scale.mul(mean));
-            target.getParam("b").assign(bias.castTo(DataType.FLOAT).reshape(target.getParam("b").shape()));
+            foldInto(g.getLayer(name), g.getLayer(ResNetFactory.batchNormAfter(name)), target);
         }
         return f;
+    }
+
+    /**
+     * Sets {@code target}'s weights and bias to convolution {@code conv} (no bias) followed by batch norm {@code bn}
+     * in eval mode; either may be wrapped in a {@code FrozenLayer}.
+     */
+    static void foldInto(Layer conv, Layer bn, Layer target) {
+        conv = inner(conv);
+        bn = inner(bn);
+        double eps = ((org.deeplearning4j.nn.conf.layers.BatchNormalization) bn.conf().getLayer()).getEps();
+        INDArray gamma = vec(bn.getParam("gamma")), beta = vec(bn.getParam("beta"));
+        INDArray mean = vec(bn.getParam("mean")), var = vec(bn.getParam("var"));
+        INDArray scale = gamma.div(Transforms.sqrt(var.add(eps), false));
+        INDArray w = conv.getParam("W").castTo(DataType.DOUBLE).dup(); // [out, in, kh, kw]; castTo does not copy a double
+        w.reshape(w.size(0), w.length() / w.size(0)).muliColumnVector(scale.reshape(scale.length(), 1));
+        target.getParam("W").assign(w.castTo(target.getParam("W").dataType()));
+        INDArray bias = beta.sub(scale.mul(mean));
+        target.getParam("b").assign(bias.castTo(target.getParam("b").dataType()).reshape(target.getParam("b").shape()));
     }
 
     private static Layer inner(Layer l) {

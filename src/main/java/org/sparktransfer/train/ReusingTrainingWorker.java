@@ -15,7 +15,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * dl4j-spark's parameter-averaging worker, except that a round's network comes from
  * {@link WorkerNetworks} (this JVM's network of the previous round, given the broadcast's
- * parameters and updater state) instead of being built anew. Fitting and the result are dl4j-spark's.
+ * parameters and updater state) instead of being built anew, and with frozen layers the round fits its copy
+ * with the frozen batch norms folded. Fitting and the result are dl4j-spark's.
  * Not used with training listeners or training statistics (see {@link ReusingTrainingMaster}).
  */
 final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
@@ -33,18 +34,21 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
     public ComputationGraph getInitialModelGraph() {
         lease = WorkerNetworks.checkout(broadcast.getValue());
         Nd4j.getExecutioner().commit();
-        return lease.network();
+        return lease.training();
     }
 
     @Override
     public ParameterAveragingTrainingResult getFinalResult(ComputationGraph network) {
         ParameterAveragingTrainingResult r = super.getFinalResult(network);
-        if (lease == null || lease.network() != network) {
+        if (lease == null || lease.training() != network) {
             return r;
         }
-        // The result is serialized after the task returns; by then the next round may own the network again.
-        ParameterAveragingTrainingResult own = new ParameterAveragingTrainingResult(r.getParameters().dup(),
-                r.getUpdaterState() == null ? null : r.getUpdaterState().dup(), r.getScore(),
+        // Parameters and updater state in the broadcast's layout (the graph fitted may be the folded copy); the
+        // result is serialized after the task returns, by when the next round may own the network again: copies.
+        lease.collect();
+        ComputationGraph full = lease.network();
+        ParameterAveragingTrainingResult own = new ParameterAveragingTrainingResult(full.params().dup(),
+                r.getUpdaterState() == null ? null : full.getUpdater().getStateViewArray().dup(), r.getScore(),
                 r.getListenerMetaData(), r.getListenerStaticInfo(), r.getListenerUpdates());
         WorkerNetworks.Lease done = lease;
         lease = null;

@@ -11,6 +11,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.sparktransfer.model.FrozenPrefixFolding;
 
 /**
  * The networks an executor JVM has trained averaging rounds with, kept for the next round.
@@ -22,12 +23,20 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * takes the broadcast's updater configurations, parameters and updater state instead: the values a
  * fresh network would be initialised with, so parameter averaging is unchanged. A network is checked
  * out for one round, so two tasks in one JVM never share one; another configuration evicts the rest.
+ *
+ * <p>With frozen layers, the round fits a copy with the frozen batch norms folded into their convolutions
+ * ({@link FrozenPrefixFolding}): the same training, without a pass over every frozen activation for its batch
+ * norm and another for its ReLU. The copy is kept with the network and brought to the broadcast each round.
  */
 final class WorkerNetworks {
-    private record Entry(String structure, String exact, ComputationGraph network) {}
+    private record Entry(String structure, String exact, ComputationGraph network, FrozenPrefixFolding folding) {}
+
+    /** {@code -Dsparktransfer.foldFrozen=false}: train the frozen prefix with its batch norms as built. */
+    static final boolean FOLD_FROZEN = Boolean.parseBoolean(System.getProperty("sparktransfer.foldFrozen", "true"));
 
     private static final ConcurrentLinkedDeque<Entry> IDLE = new ConcurrentLinkedDeque<>();
     private static final AtomicLong REUSED = new AtomicLong();
+    private static final AtomicLong FOLDED = new AtomicLong();
 
     private WorkerNetworks() {}
 
@@ -52,8 +61,12 @@ final class WorkerNetworks {
                 if (state != null) {
                     net.getUpdater().getStateViewArray().assign(state);
                 }
+                if (e.folding() != null) {
+                    e.folding().pull(net);
+                    FOLDED.incrementAndGet();
+                }
                 REUSED.incrementAndGet();
-                return new Lease(structure, exact, net);
+                return new Lease(structure, exact, net, e.folding());
             }
         }
         // As dl4j-spark's worker does: its own configuration copy and parameter arrays.
@@ -62,12 +75,22 @@ final class WorkerNetworks {
         if (tuple.getUpdaterState() != null) {
             net.setUpdater(new ComputationGraphUpdater(net, tuple.getUpdaterState().dup()));
         }
-        return new Lease(structure, exact, net);
+        FrozenPrefixFolding folding = null;
+        if (FOLD_FROZEN && FrozenPrefixFolding.applies(net)) {
+            folding = FrozenPrefixFolding.of(net);
+            FOLDED.incrementAndGet();
+        }
+        return new Lease(structure, exact, net, folding);
     }
 
     /** How many rounds in this JVM have trained a reused network (for tests). */
     static long reused() {
         return REUSED.get();
+    }
+
+    /** How many rounds in this JVM have fitted a copy with the frozen prefix folded (for tests). */
+    static long folded() {
+        return FOLDED.get();
     }
 
     /** Drops the kept networks (their memory goes with the next garbage collection). */
@@ -115,10 +138,25 @@ final class WorkerNetworks {
         return c.toJson();
     }
 
-    /** A network used by one round; {@link #release} makes it available to the next. */
-    record Lease(String structure, String exact, ComputationGraph network) {
+    /**
+     * A network used by one round; {@link #release} makes it available to the next. {@code network} holds the
+     * broadcast's layout (what the round returns); {@link #training} is the graph to fit: the same one, or the
+     * copy with the frozen prefix's batch norms folded ({@link FrozenPrefixFolding}).
+     */
+    record Lease(String structure, String exact, ComputationGraph network, FrozenPrefixFolding folding) {
+        ComputationGraph training() {
+            return folding == null ? network : folding.training();
+        }
+
+        /** Copies what fitting {@link #training} changed into {@link #network}. */
+        void collect() {
+            if (folding != null) {
+                folding.push(network);
+            }
+        }
+
         void release() {
-            IDLE.addFirst(new Entry(structure, exact, network));
+            IDLE.addFirst(new Entry(structure, exact, network, folding));
         }
     }
 }

@@ -21,10 +21,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.sparktransfer.model.FreezePolicy;
+import org.sparktransfer.model.ResNetArch;
+import org.sparktransfer.model.ResNetFactory;
 import org.sparktransfer.testing.LocalSpark;
 
 /** Workers that reuse their JVM's network between rounds average to exactly what dl4j-spark's own workers do. */
@@ -67,6 +71,32 @@ class ReusingTrainingMasterTest {
         assertTrue(fresh.getConfiguration().getIterationCount() > 0);
     }
 
+    /**
+     * A frozen ResNet: reusing workers fit the copy with the frozen batch norms folded, and the averaged result is
+     * dl4j-spark's own workers' (float64, where the two agree to rounding; FrozenPrefixFoldingTest says why).
+     */
+    @Test
+    void foldedFrozenPrefixGivesTheResultOfTheGraphAsBuilt() {
+        ComputationGraph fresh = FreezePolicy.LAYER2.apply(ResNetFactory.build(ResNetArch.RESNET18, 3, 64, 7,
+                new Nesterovs(0.01, 0.9))).convertDataType(DataType.DOUBLE);
+        ComputationGraph reusing = fresh.clone();
+        JavaRDD<DataSet> data = images();
+        long foldedBefore = WorkerNetworks.folded();
+        for (int epoch = 0; epoch < 2; epoch++) {
+            fresh = fit(fresh, builder(epoch).build(), data);
+            reusing = fit(reusing, new ReusingTrainingMaster(builder(epoch)), data);
+        }
+        assertEquals(12, WorkerNetworks.folded() - foldedBefore, "2 workers x 3 rounds x 2 epochs on the folded copy");
+        assertTrue(reusing.getVertex("bn1") != null, "the averaged network keeps its layout");
+        double params = fresh.params().sub(reusing.params()).amaxNumber().doubleValue() / fresh.params().amaxNumber().doubleValue();
+        INDArray a = fresh.getUpdater().getStateViewArray(), b = reusing.getUpdater().getStateViewArray();
+        double state = a.sub(b).amaxNumber().doubleValue() / a.amaxNumber().doubleValue();
+        System.out.printf("folded frozen prefix vs dl4j-spark workers: params %.2e, updater state %.2e%n", params, state);
+        assertTrue(params < 1e-9, "parameters " + params);
+        assertTrue(state < 1e-9, "updater state " + state);
+        assertTrue(a.amaxNumber().doubleValue() > 0);
+    }
+
     private static ComputationGraph fit(ComputationGraph net, ParameterAveragingTrainingMaster master, JavaRDD<DataSet> data) {
         SparkComputationGraph spark = new SparkComputationGraph(jsc, net, master);
         spark.fit(data);
@@ -96,6 +126,20 @@ class ReusingTrainingMasterTest {
         ComputationGraph net = new ComputationGraph(conf);
         net.init();
         return net;
+    }
+
+    /** 12 minibatches of 4 images of 64 px in 2 partitions, float64. */
+    private static JavaRDD<DataSet> images() {
+        Nd4j.getRandom().setSeed(43);
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            var labels = Nd4j.zeros(DataType.DOUBLE, 4, 3);
+            for (int r = 0; r < 4; r++) {
+                labels.putScalar(r, (i + r) % 3, 1.0);
+            }
+            batches.add(new DataSet(Nd4j.randn(DataType.DOUBLE, 4, 3, 64, 64), labels));
+        }
+        return jsc.parallelize(batches, 2);
     }
 
     /** 12 minibatches of 4 in 2 partitions: 3 rounds of 2 minibatches per worker. */
