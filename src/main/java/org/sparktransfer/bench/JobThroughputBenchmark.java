@@ -375,8 +375,9 @@ public final class JobThroughputBenchmark {
                     r.roundGc = l.substring(8);
                 } else if (l.startsWith("SPARKJOB ")) {
                     r.sparkJobs.add(l.substring(9));
-                } else if (l.contains(" epoch ") && l.contains("img/s")) {
-                    System.out.println("    " + l.substring(Math.max(0, l.indexOf(" epoch ") + 1)));
+                } else if (l.contains(" epoch ") && l.contains("img/s") || l.contains("averaging round: ")) {
+                    int from = l.contains("averaging round: ") ? l.indexOf("averaging round: ") : l.indexOf(" epoch ") + 1;
+                    System.out.println("    " + l.substring(Math.max(0, from)));
                 }
             }
         }

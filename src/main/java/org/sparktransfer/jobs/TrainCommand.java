@@ -79,7 +79,7 @@ public final class TrainCommand extends JobCommand {
     @Option(names = "--batch-size", defaultValue = "16", description = "Minibatch size per worker (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--workers", defaultValue = "0", description = "Parallel workers; 0 = Spark's default parallelism (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--workers", defaultValue = "0", description = "Parallel workers; 0 = the tasks that run at once: default parallelism / spark.task.cpus (default: ${DEFAULT-VALUE}).")
     int workers;
 
     @Option(names = "--averaging-frequency", defaultValue = "5", description = "Minibatches between parameter averaging (default: ${DEFAULT-VALUE}).")

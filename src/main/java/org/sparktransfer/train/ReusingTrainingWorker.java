@@ -11,6 +11,8 @@ import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingWorker;
 import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * dl4j-spark's parameter-averaging worker, except that a round's network comes from
@@ -20,8 +22,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * Not used with training listeners or training statistics (see {@link ReusingTrainingMaster}).
  */
 final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
+    private static final Logger LOG = LoggerFactory.getLogger(ReusingTrainingWorker.class);
     private final Broadcast<NetBroadcastTuple> broadcast;
     private transient WorkerNetworks.Lease lease;
+    private transient long roundStart;
+    private transient int startIteration;
+    private transient double setupSeconds;
 
     ReusingTrainingWorker(Broadcast<NetBroadcastTuple> broadcast, boolean saveUpdater, WorkerConfiguration configuration,
                           Collection<TrainingHook> hooks, Collection<TrainingListener> listeners,
@@ -32,8 +38,11 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
 
     @Override
     public ComputationGraph getInitialModelGraph() {
+        roundStart = System.nanoTime();
         lease = WorkerNetworks.checkout(broadcast.getValue());
         Nd4j.getExecutioner().commit();
+        setupSeconds = (System.nanoTime() - roundStart) / 1e9;
+        startIteration = lease.training().getIterationCount();
         return lease.training();
     }
 
@@ -53,6 +62,10 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
         WorkerNetworks.Lease done = lease;
         lease = null;
         done.release();
+        // Where a round's time goes on the worker: what the driver's epoch time adds on top is Spark's.
+        LOG.info(String.format(java.util.Locale.ROOT,
+                "averaging round: %d minibatches in %.2f s on this worker, network ready after %.2f s",
+                network.getIterationCount() - startIteration, (System.nanoTime() - roundStart) / 1e9, setupSeconds));
         return own;
     }
 }
