@@ -295,6 +295,7 @@ public final class JobThroughputBenchmark {
         final List<String> epochRss = new ArrayList<>();
         final List<String> epochDetail = new ArrayList<>();
         final List<String> sparkJobs = new ArrayList<>();
+        final List<String> sparkTasks = new ArrayList<>();
         double wallSeconds;
         String roundGc = "";
 
@@ -324,6 +325,9 @@ public final class JobThroughputBenchmark {
             }
             b.append(System.lineSeparator()).append("    Spark jobs (phase | first stage | jobs | seconds):");
             sparkJobs.forEach(j -> b.append(System.lineSeparator()).append("      ").append(j));
+            b.append(System.lineSeparator()).append("    Spark tasks (stage | tasks | task s | executor run s | deserialize s"
+                    + " | result serialize s | result fetch s):");
+            sparkTasks.forEach(j -> b.append(System.lineSeparator()).append("      ").append(j));
             return b.toString();
         }
 
@@ -375,6 +379,8 @@ public final class JobThroughputBenchmark {
                     r.roundGc = l.substring(8);
                 } else if (l.startsWith("SPARKJOB ")) {
                     r.sparkJobs.add(l.substring(9));
+                } else if (l.startsWith("SPARKTASK ")) {
+                    r.sparkTasks.add(l.substring(10));
                 } else if (l.contains(" epoch ") && l.contains("img/s") || l.contains("averaging round: ")) {
                     int from = l.contains("averaging round: ") ? l.indexOf("averaging round: ") : l.indexOf(" epoch ") + 1;
                     System.out.println("    " + l.substring(Math.max(0, from)));
@@ -454,9 +460,38 @@ public final class JobThroughputBenchmark {
             }
         }
 
+        /** Per stage name: tasks, task wall, executor run, deserialization, result serialization, result fetch (s). */
+        final Map<String, double[]> tasks = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+        final Map<Integer, String> stageNames = new java.util.concurrent.ConcurrentHashMap<>();
+
+        @Override
+        public void onStageSubmitted(org.apache.spark.scheduler.SparkListenerStageSubmitted e) {
+            stageNames.put(e.stageInfo().stageId(), e.stageInfo().name().replaceAll(":[0-9]+", ""));
+        }
+
+        @Override
+        public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) {
+            if (e.taskMetrics() == null) {
+                return;
+            }
+            double[] v = tasks.computeIfAbsent(stageNames.getOrDefault(e.stageId(), "?"), x -> new double[6]);
+            var m = e.taskMetrics();
+            var info = e.taskInfo();
+            v[0] += 1;
+            v[1] += info.duration() / 1e3;
+            v[2] += m.executorRunTime() / 1e3;
+            v[3] += m.executorDeserializeTime() / 1e3;
+            v[4] += m.resultSerializationTime() / 1e3;
+            v[5] += info.gettingResultTime() > 0 ? (info.finishTime() - info.gettingResultTime()) / 1e3 : 0;
+        }
+
         void print() {
             synchronized (totals) {
                 totals.forEach((k, v) -> System.out.printf(Locale.ROOT, "SPARKJOB %s | %d | %.1f%n", k, (int) v[0], v[1]));
+            }
+            synchronized (tasks) {
+                tasks.forEach((k, v) -> System.out.printf(Locale.ROOT, "SPARKTASK %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f%n",
+                        k, (int) v[0], v[1], v[2], v[3], v[4], v[5]));
             }
         }
     }
