@@ -217,7 +217,11 @@ final class ManifestRules {
         }
     }
 
-    /** javacpp.maxphysicalbytes must stay below the pod limit, or the kernel kills the pod before ND4J can fail cleanly. */
+    /**
+     * The JavaCPP limits must not contradict the pod limit (maxbytes within the overhead, maxphysicalbytes below
+     * heap + overhead). They guard JavaCPP's own allocations only: ND4J M2.x arrays are not counted (README
+     * "Executor memory"), so the pod limit, sized from the measured peak, is what bounds ND4J.
+     */
     private static void checkMemory(String role, Map<String, Object> pod, String javaOptions, List<String> problems) {
         if (pod == null || javaOptions == null) {
             return;
@@ -225,7 +229,7 @@ final class ManifestRules {
         Long maxPhysical = flagBytes(javaOptions, "-Dorg.bytedeco.javacpp.maxphysicalbytes=");
         Long maxBytes = flagBytes(javaOptions, "-Dorg.bytedeco.javacpp.maxbytes=");
         if (maxPhysical == null || maxBytes == null) {
-            problems.add("spark." + role + ".extraJavaOptions must set javacpp.maxbytes and maxphysicalbytes (ND4J off-heap limits)");
+            problems.add("spark." + role + ".extraJavaOptions must set javacpp.maxbytes and maxphysicalbytes (JavaCPP guards, kept within the pod limit)");
             return;
         }
         Long heap = bytes(pod.get("memory"));
