@@ -5,14 +5,12 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
-import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
@@ -96,9 +94,7 @@ public final class FrozenPrefixFolding {
                 target.paramTable().forEach((p, v) -> v.assign(full.getLayer(name).getParam(p)));
             }
         }
-        if (takeUpdaters(full)) {
-            training.setUpdater(null);
-        }
+        UpdaterSettings.take(training, full.getConfiguration());
         copyState(full, training);
         training.getConfiguration().setIterationCount(full.getConfiguration().getIterationCount());
         training.getConfiguration().setEpochCount(full.getConfiguration().getEpochCount());
@@ -182,29 +178,6 @@ public final class FrozenPrefixFolding {
     /** The layer configuration inside a frozen layer vertex, or null if the vertex is not a frozen layer. */
     private static org.deeplearning4j.nn.conf.layers.Layer frozen(GraphVertex v) {
         return v instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof FrozenLayer f ? f.getLayer() : null;
-    }
-
-    /** Updater settings of the trainable layers from {@code full}; whether any changed. */
-    private boolean takeUpdaters(ComputationGraph full) {
-        boolean changed = false;
-        for (Layer target : training.getLayers()) {
-            if (!(target instanceof org.deeplearning4j.nn.layers.FrozenLayer) && target.conf().getLayer() instanceof BaseLayer to) {
-                BaseLayer from = (BaseLayer) full.getLayer(to.getLayerName()).conf().getLayer();
-                if (!Objects.equals(from.getIUpdater(), to.getIUpdater())
-                        || !Objects.equals(from.getBiasUpdater(), to.getBiasUpdater())) {
-                    for (BaseLayer l : new BaseLayer[] {to, baseLayer(training, to.getLayerName())}) {
-                        l.setIUpdater(from.getIUpdater() == null ? null : from.getIUpdater().clone());
-                        l.setBiasUpdater(from.getBiasUpdater() == null ? null : from.getBiasUpdater().clone());
-                    }
-                    changed = true;
-                }
-            }
-        }
-        return changed;
-    }
-
-    private static BaseLayer baseLayer(ComputationGraph g, String name) {
-        return (BaseLayer) ((LayerVertex) g.getConfiguration().getVertices().get(name)).getLayerConf().getLayer();
     }
 
     private static void copyState(ComputationGraph from, ComputationGraph to) {

@@ -4,14 +4,13 @@ import java.util.Iterator;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.graph.GraphVertex;
-import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.sparktransfer.model.FrozenPrefixFolding;
+import org.sparktransfer.model.UpdaterSettings;
 
 /**
  * The networks an executor JVM has trained averaging rounds with, kept for the next round.
@@ -52,7 +51,7 @@ final class WorkerNetworks {
             } else if (IDLE.removeFirstOccurrence(e)) {
                 ComputationGraph net = e.network();
                 if (!e.exact().equals(exact)) {
-                    takeUpdaters(net, conf);
+                    UpdaterSettings.take(net, conf); // the updater is rebuilt; its state is assigned below
                 }
                 net.getConfiguration().setIterationCount(conf.getIterationCount());
                 net.getConfiguration().setEpochCount(conf.getEpochCount());
@@ -98,26 +97,6 @@ final class WorkerNetworks {
         IDLE.clear();
     }
 
-    /** The broadcast's updater configurations (learning rates) replace the network's; the updater is rebuilt for them. */
-    private static void takeUpdaters(ComputationGraph net, ComputationGraphConfiguration conf) {
-        conf.getVertices().forEach((name, vertex) -> {
-            BaseLayer from = baseLayer(vertex);
-            if (from != null) {
-                for (BaseLayer to : new BaseLayer[] {baseLayer(net.getConfiguration().getVertices().get(name)),
-                        (BaseLayer) net.getLayer(name).conf().getLayer()}) {
-                    to.setIUpdater(from.getIUpdater() == null ? null : from.getIUpdater().clone());
-                    to.setBiasUpdater(from.getBiasUpdater() == null ? null : from.getBiasUpdater().clone());
-                }
-            }
-        });
-        net.setUpdater(null);
-        net.getUpdater(); // rebuilt from the new configurations; its state is assigned next
-    }
-
-    private static BaseLayer baseLayer(GraphVertex vertex) {
-        return vertex instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer b ? b : null;
-    }
-
     private static ComputationGraphConfiguration withoutCounters(ComputationGraphConfiguration conf) {
         ComputationGraphConfiguration c = conf.clone();
         c.setIterationCount(0);
@@ -129,7 +108,7 @@ final class WorkerNetworks {
     private static String structure(ComputationGraphConfiguration conf) {
         ComputationGraphConfiguration c = withoutCounters(conf);
         c.getVertices().values().forEach(v -> {
-            BaseLayer b = baseLayer(v);
+            BaseLayer b = UpdaterSettings.baseLayer(v);
             if (b != null) {
                 b.setIUpdater(null);
                 b.setBiasUpdater(null);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -128,30 +129,26 @@ class ReusingTrainingMasterTest {
         return net;
     }
 
+    /** 12 minibatches of 4 rows of 6 uniform features in 2 partitions. */
+    private static JavaRDD<DataSet> data() {
+        return batches(42, DataType.FLOAT, () -> Nd4j.rand(DataType.FLOAT, 4, 6));
+    }
+
     /** 12 minibatches of 4 images of 64 px in 2 partitions, float64. */
     private static JavaRDD<DataSet> images() {
-        Nd4j.getRandom().setSeed(43);
+        return batches(43, DataType.DOUBLE, () -> Nd4j.randn(DataType.DOUBLE, 4, 3, 64, 64));
+    }
+
+    /** 12 minibatches of 4 (3 rounds of 2 minibatches per worker), labels cycling through 3 classes. */
+    private static JavaRDD<DataSet> batches(long seed, DataType type, Supplier<INDArray> features) {
+        Nd4j.getRandom().setSeed(seed);
         List<DataSet> batches = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
-            var labels = Nd4j.zeros(DataType.DOUBLE, 4, 3);
+            var labels = Nd4j.zeros(type, 4, 3);
             for (int r = 0; r < 4; r++) {
                 labels.putScalar(r, (i + r) % 3, 1.0);
             }
-            batches.add(new DataSet(Nd4j.randn(DataType.DOUBLE, 4, 3, 64, 64), labels));
-        }
-        return jsc.parallelize(batches, 2);
-    }
-
-    /** 12 minibatches of 4 in 2 partitions: 3 rounds of 2 minibatches per worker. */
-    private static JavaRDD<DataSet> data() {
-        Nd4j.getRandom().setSeed(42);
-        List<DataSet> batches = new ArrayList<>();
-        for (int i = 0; i < 12; i++) {
-            var labels = Nd4j.zeros(DataType.FLOAT, 4, 3);
-            for (int r = 0; r < 4; r++) {
-                labels.putScalar(r, (i + r) % 3, 1f);
-            }
-            batches.add(new DataSet(Nd4j.rand(DataType.FLOAT, 4, 6), labels));
+            batches.add(new DataSet(features.get(), labels));
         }
         return jsc.parallelize(batches, 2);
     }
