@@ -1,17 +1,50 @@
 package org.sparktransfer.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.sparktransfer.runtime.NativeRuntime;
 
-/** The session a job creates: required settings forced, executor malloc environment filled in, user settings kept. */
+/**
+ * The session a job creates: required settings forced, executor malloc environment filled in, user settings kept,
+ * large task results returned directly.
+ */
 class SparkSessionsTest {
 
+    /**
+     * A 16 MB task result (a parameter-averaging round returns 90-205 MB) travels with the task's status, not
+     * through a second fetch from the block manager: Spark marks a fetched result with its getting-result time.
+     */
+    private static void assertResultsComeBackDirectly(SparkSession spark) throws InterruptedException {
+        AtomicLong gettingResultTime = new AtomicLong(-1);
+        CountDownLatch ended = new CountDownLatch(1);
+        spark.sparkContext().addSparkListener(new SparkListener() {
+            @Override
+            public void onTaskEnd(SparkListenerTaskEnd e) {
+                gettingResultTime.set(e.taskInfo().gettingResultTime());
+                ended.countDown();
+            }
+        });
+        List<byte[]> result = JavaSparkContext.fromSparkContext(spark.sparkContext())
+                .parallelize(List.of(16 << 20), 1).map(n -> new byte[n]).collect();
+        assertEquals(16 << 20, result.get(0).length);
+        assertTrue(ended.await(30, TimeUnit.SECONDS), "task end event");
+        assertEquals(0, gettingResultTime.get(), "result fetched from the block manager instead of sent directly");
+    }
+
     @Test
-    void executorsGetTheMallocSettingsUnlessTheUserSetOwn() {
+    void executorsGetTheMallocSettingsUnlessTheUserSetOwn() throws InterruptedException {
         // SparkConf(true), as spark-submit passes --conf, reads spark.* system properties.
         System.setProperty("spark.master", "local[1]");
         System.setProperty("spark.ui.enabled", "false");
@@ -29,6 +62,7 @@ class SparkSessionsTest {
                 }
             });
             assertEquals("false", conf.get("spark.cleaner.referenceTracking"));
+            assertResultsComeBackDirectly(spark);
         } finally {
             if (spark != null) {
                 spark.stop();
