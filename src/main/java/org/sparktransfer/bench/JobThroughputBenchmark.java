@@ -381,8 +381,10 @@ public final class JobThroughputBenchmark {
                     r.sparkJobs.add(l.substring(9));
                 } else if (l.startsWith("SPARKTASK ")) {
                     r.sparkTasks.add(l.substring(10));
-                } else if (l.contains(" epoch ") && l.contains("img/s") || l.contains("averaging round: ")) {
-                    int from = l.contains("averaging round: ") ? l.indexOf("averaging round: ") : l.indexOf(" epoch ") + 1;
+                } else if (l.contains(" epoch ") && l.contains("img/s") || l.contains("averaging round: ")
+                        || l.contains("Task scored ")) {
+                    int from = l.contains("averaging round: ") ? l.indexOf("averaging round: ")
+                            : l.contains("Task scored ") ? l.indexOf("Task scored ") : l.indexOf(" epoch ") + 1;
                     System.out.println("    " + l.substring(Math.max(0, from)));
                 }
             }
