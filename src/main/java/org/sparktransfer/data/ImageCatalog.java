@@ -16,9 +16,14 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
+import org.apache.spark.sql.execution.datasources.LogicalRelation;
+import org.apache.spark.sql.execution.datasources.PartitioningAwareFileIndex;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.util.SerializableConfiguration;
 import org.sparktransfer.io.Storage;
+import scala.collection.JavaConverters;
 import org.sparktransfer.jobs.UsageException;
 
 /**
@@ -50,13 +55,38 @@ public final class ImageCatalog {
         } catch (IOException e) {
             throw new UsageException("cannot read image folder " + root + ": " + e.getMessage());
         }
-        Dataset<Row> files = spark.read().format("binaryFile")
+        Dataset<Row> scan = spark.read().format("binaryFile")
                 .option("recursiveFileLookup", "true")
                 .option("pathGlobFilter", source.globFilter())
-                .load(root.toString())
-                .select(col("path"), col("content"));
+                .load(root.toString());
+        Dataset<Row> files = scan.select(col("path"), col("content"));
+        // Spark's file scan drops zero-byte files without a trace; they come back as empty contents, which
+        // decoding rejects as EMPTY, so an empty image is reported instead of lost.
+        List<Row> empty = new ArrayList<>();
+        for (String path : zeroByteFiles(scan)) {
+            empty.add(RowFactory.create(path, new byte[0]));
+        }
+        if (!empty.isEmpty()) {
+            files = files.union(spark.createDataFrame(empty, files.schema()));
+        }
         String rootPrefix = withTrailingSlash(root.toString());
         return files.mapPartitions(new FolderRows(rootPrefix, splitter), Encoders.row(ImageColumns.LISTED));
+    }
+
+    /** Zero-byte files of a file-source scan, from the listing it already made (no second listing). */
+    static List<String> zeroByteFiles(Dataset<Row> scan) {
+        List<String> empty = new ArrayList<>();
+        for (LogicalPlan leaf : JavaConverters.seqAsJavaList(scan.queryExecution().analyzed().collectLeaves())) {
+            if (leaf instanceof LogicalRelation lr && lr.relation() instanceof HadoopFsRelation fs
+                    && fs.location() instanceof PartitioningAwareFileIndex index) {
+                for (FileStatus f : JavaConverters.seqAsJavaList(index.allFiles())) {
+                    if (f.getLen() == 0) {
+                        empty.add(f.getPath().toString());
+                    }
+                }
+            }
+        }
+        return empty;
     }
 
     private Dataset<Row> listManifest(ImageSource source, SplitAssigner splitter) {

@@ -116,6 +116,8 @@ class PredictBehaviourTest {
         TestImages.Folder folder = TestImages.folder().classes("blue", "green", "red").perClass(4).size(36, 36).seed(3)
                 .truncated("green/img-001.png").writeTo(images);
         Files.writeString(images.resolve("red").resolve("notes.png"), "this is not a PNG");
+        // Spark's file scan skips zero-byte files; the job lists them itself and rejects them.
+        Files.write(images.resolve("blue").resolve("empty.png"), new byte[0]);
         Path out = tmp.resolve("mixed-out");
         // Batches of 3: rejects fall inside batches, which must still fill up, and the last batch is partial.
         assertEquals(0, predict(images, out, "--batch-size", "3", "--run-id", "mixed"));
@@ -137,12 +139,13 @@ class PredictBehaviourTest {
             assertEquals("test-model", r.getString(5));
             assertEquals("mixed", r.getString(6));
         }
-        assertEquals(Map.of(folder.bad().get(0), "decode/TRUNCATED", "red/notes.png", "decode/NOT_AN_IMAGE"), rejects);
+        assertEquals(Map.of(folder.bad().get(0), "decode/TRUNCATED", "red/notes.png", "decode/NOT_AN_IMAGE",
+                "blue/empty.png", "decode/EMPTY"), rejects);
 
         Row summary = spark.read().parquet(out.resolve("summary").toString())
                 .select("images_scored", "images_rejected", "labelled_images", "top_k_accuracy").first();
         assertEquals((long) folder.good().size(), summary.getLong(0));
-        assertEquals(2L, summary.getLong(1));
+        assertEquals(3L, summary.getLong(1));
         assertEquals((long) folder.good().size(), summary.getLong(2));
         assertEquals(1.0, summary.getDouble(3), 1e-12, "3 classes, top 5: the true class is always in the top k");
     }

@@ -45,6 +45,8 @@ class EndToEndTest {
         TestImages.folder().classes("blue", "green", "red").perClass(12).size(40, 40).seed(1).writeTo(train);
         Files.createDirectories(train.resolve("red"));
         Files.writeString(train.resolve("red").resolve("broken.png"), "this is not a PNG");
+        // Spark's file scan skips zero-byte files: the job must still report this one.
+        Files.write(train.resolve("green").resolve("empty.png"), new byte[0]);
         TestImages.folder().classes("blue", "green", "red").perClass(4).size(40, 40).seed(2).writeTo(test);
         runs = tmp.resolve("runs");
         out = tmp.resolve("predictions");
@@ -106,12 +108,16 @@ class EndToEndTest {
             double acc = ((Number) h.get(2)).doubleValue();
             assertTrue(acc >= 0 && acc <= 1);
         }
-        List<List<Object>> rejects = query("SELECT path, stage, reason, bytes FROM " + table(runs, "e2e/rejects"));
-        assertEquals(1, rejects.size());
-        assertTrue(rejects.get(0).get(0).toString().endsWith("red/broken.png"));
-        assertEquals("decode", rejects.get(0).get(1));
-        assertEquals("NOT_AN_IMAGE", rejects.get(0).get(2));
-        assertEquals(17L, ((Number) rejects.get(0).get(3)).longValue());
+        List<List<Object>> rejects = query("SELECT path, stage, reason, bytes FROM " + table(runs, "e2e/rejects")
+                + " ORDER BY path");
+        assertEquals(2, rejects.size());
+        assertTrue(rejects.get(0).get(0).toString().endsWith("green/empty.png"), rejects.toString());
+        assertEquals(List.of("decode", "EMPTY", 0L), List.of(rejects.get(0).get(1), rejects.get(0).get(2),
+                ((Number) rejects.get(0).get(3)).longValue()));
+        assertTrue(rejects.get(1).get(0).toString().endsWith("red/broken.png"));
+        assertEquals("decode", rejects.get(1).get(1));
+        assertEquals("NOT_AN_IMAGE", rejects.get(1).get(2));
+        assertEquals(17L, ((Number) rejects.get(1).get(3)).longValue());
         long counted = ((Number) query("SELECT sum(images) FROM " + table(runs, "e2e/split_counts")).get(0).get(0)).longValue();
         assertEquals(36, counted, "every good image is in exactly one split");
     }
