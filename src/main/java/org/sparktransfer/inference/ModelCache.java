@@ -33,7 +33,25 @@ public final class ModelCache {
         if (idle != null) {
             return idle;
         }
-        ComputationGraph original = LOADED.computeIfAbsent(modelDir, dir -> {
+        ComputationGraph original = loaded(modelDir, conf);
+        synchronized (original) {
+            return original.clone();
+        }
+    }
+
+    /**
+     * Reads a model and leaves one copy ready for the first task, ahead of any task (see
+     * {@link org.sparktransfer.runtime.ExecutorWarmup}). A task that borrows the model meanwhile waits for
+     * this load instead of starting a second one.
+     */
+    public static void preload(String modelDir, Configuration conf) {
+        if (!isLoaded(modelDir)) {
+            giveBack(modelDir, borrow(modelDir, conf));
+        }
+    }
+
+    private static ComputationGraph loaded(String modelDir, Configuration conf) {
+        return LOADED.computeIfAbsent(modelDir, dir -> {
             try {
                 ComputationGraph net = ModelArtifact.load(new Storage(conf), new Path(dir), false).network();
                 return BatchNormFolding.applies(net) ? BatchNormFolding.fold(net) : net;
@@ -41,13 +59,15 @@ public final class ModelCache {
                 throw new UncheckedIOException("cannot load model " + dir, e);
             }
         });
-        synchronized (original) {
-            return original.clone();
-        }
     }
 
     public static void giveBack(String modelDir, ComputationGraph net) {
         IDLE.computeIfAbsent(modelDir, k -> new ConcurrentLinkedQueue<>()).add(net);
+    }
+
+    /** Whether this JVM has read the model at {@code modelDir} (as tasks name it: a qualified path). */
+    public static boolean isLoaded(String modelDir) {
+        return LOADED.containsKey(modelDir);
     }
 
     /** How many times this JVM read a model from storage (for tests and logs). */

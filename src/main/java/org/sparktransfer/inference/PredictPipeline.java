@@ -159,15 +159,12 @@ public final class PredictPipeline {
 
     /** TrainJob's run directory holds the artifact under model/; accept both. */
     private Path resolveModelDir(Path given) throws IOException {
-        if (ModelArtifact.isArtifact(storage, given)) {
-            return given;
+        Path dir = ModelArtifact.resolve(storage, given);
+        if (dir == null) {
+            throw new UsageException("--model " + given + " is not a model artifact (no " + ModelArtifact.MANIFEST
+                    + " and " + ModelArtifact.NETWORK + " there or under model/)");
         }
-        Path nested = new Path(given, "model");
-        if (ModelArtifact.isArtifact(storage, nested)) {
-            return nested;
-        }
-        throw new UsageException("--model " + given + " is not a model artifact (no " + ModelArtifact.MANIFEST
-                + " and " + ModelArtifact.NETWORK + " there or under model/)");
+        return dir;
     }
 
     private void checkModelFits(ModelManifest manifest, ClassIndex classes) throws IOException {

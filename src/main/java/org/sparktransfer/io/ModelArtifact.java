@@ -66,6 +66,18 @@ public final class ModelArtifact {
         return storage.exists(new Path(dir, MANIFEST)) && storage.exists(new Path(dir, NETWORK));
     }
 
+    /**
+     * The artifact directory {@code given} names: itself, or its {@code model/} folder (TrainJob's run directory
+     * holds the artifact there); null when neither holds an artifact.
+     */
+    public static Path resolve(Storage storage, Path given) throws IOException {
+        if (isArtifact(storage, given)) {
+            return given;
+        }
+        Path nested = new Path(given, "model");
+        return isArtifact(storage, nested) ? nested : null;
+    }
+
     public static ModelManifest readManifest(Storage storage, Path dir) throws IOException {
         Path file = new Path(dir, MANIFEST);
         if (!storage.exists(file)) {

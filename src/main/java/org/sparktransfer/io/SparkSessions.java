@@ -3,6 +3,7 @@ package org.sparktransfer.io;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.sparktransfer.runtime.ExecutorWarmup;
 import org.sparktransfer.runtime.NativeRuntime;
 
 /**
@@ -44,6 +45,14 @@ public final class SparkSessions {
     }
 
     public static Handle open(String appName) {
+        return open(appName, Map.of());
+    }
+
+    /**
+     * @param executorConf settings for the session's executors (e.g. {@link ExecutorWarmup#MODEL}); applied only
+     *        when this call creates the session, like every default here
+     */
+    public static Handle open(String appName, Map<String, String> executorConf) {
         scala.Option<SparkSession> active = SparkSession.getActiveSession();
         if (active.isEmpty()) {
             active = SparkSession.getDefaultSession();
@@ -57,11 +66,17 @@ public final class SparkSessions {
             }
             return new Handle(active.get(), false);
         }
-        return new Handle(create(appName), true);
+        return new Handle(create(appName, executorConf), true);
     }
 
     public static SparkSession create(String appName) {
+        return create(appName, Map.of());
+    }
+
+    /** A new session as {@link #open(String, Map)} creates it. */
+    public static SparkSession create(String appName, Map<String, String> executorConf) {
         SparkConf conf = new SparkConf(true);
+        executorConf.forEach(conf::setIfMissing);
         if (!conf.contains("spark.master")) {
             // Run as a plain Java program (IDE, tests, quickstart): local Spark on all cores.
             conf.setMaster("local[*]");
@@ -73,6 +88,11 @@ public final class SparkSessions {
         String opts = conf.get("spark.executor.extraJavaOptions", "");
         if (!opts.contains(NativeRuntime.HELPERS_DISABLE)) {
             conf.set("spark.executor.extraJavaOptions", (opts + " -D" + NativeRuntime.HELPERS_DISABLE + "=false").strip());
+        }
+        // Executors load ND4J (and PredictJob's model) while the driver lists and plans; a user's plugins stay.
+        String plugins = conf.get("spark.plugins", "").strip();
+        if (!java.util.Arrays.asList(plugins.split("\\s*,\\s*")).contains(ExecutorWarmup.class.getName())) {
+            conf.set("spark.plugins", plugins.isBlank() ? ExecutorWarmup.class.getName() : plugins + "," + ExecutorWarmup.class.getName());
         }
         // Executor JVMs start after this point: give them the malloc settings ND4J needs (see NativeRuntime).
         NativeRuntime.executorEnvironment().forEach(conf::setIfMissing);

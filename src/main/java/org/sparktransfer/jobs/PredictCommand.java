@@ -3,10 +3,12 @@ package org.sparktransfer.jobs;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.Map;
 import org.sparktransfer.config.PredictConfig;
 import org.sparktransfer.data.ImageSource;
 import org.sparktransfer.inference.PredictPipeline;
 import org.sparktransfer.io.SparkSessions;
+import org.sparktransfer.runtime.ExecutorWarmup;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -98,7 +100,7 @@ public final class PredictCommand extends JobCommand {
 
     @Override
     protected ExitCode execute() throws Exception {
-        try (SparkSessions.Handle session = SparkSessions.open("PredictJob")) {
+        try (SparkSessions.Handle session = SparkSessions.open("PredictJob", Map.of(ExecutorWarmup.MODEL, config.modelUri()))) {
             new PredictPipeline(session.spark(), config).run();
             return ExitCode.OK;
         }

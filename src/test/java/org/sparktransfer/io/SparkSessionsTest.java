@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -15,6 +16,7 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.sparktransfer.runtime.NativeRuntime;
+import org.sparktransfer.testing.JobSession;
 
 /**
  * The session a job creates: required settings forced, executor malloc environment filled in, user settings kept,
@@ -45,15 +47,9 @@ class SparkSessionsTest {
 
     @Test
     void executorsGetTheMallocSettingsUnlessTheUserSetOwn() throws InterruptedException {
-        // SparkConf(true), as spark-submit passes --conf, reads spark.* system properties.
-        System.setProperty("spark.master", "local[1]");
-        System.setProperty("spark.ui.enabled", "false");
-        System.setProperty("spark.driver.host", "127.0.0.1");
-        System.setProperty("spark.driver.bindAddress", "127.0.0.1");
-        System.setProperty("spark.executorEnv.MALLOC_ARENA_MAX", "4");
-        SparkSession spark = null;
-        try {
-            spark = SparkSessions.create("SparkSessionsTest");
+        try (JobSession session = JobSession.start("local[1]", Map.of("spark.executorEnv.MALLOC_ARENA_MAX", "4"),
+                () -> SparkSessions.create("SparkSessionsTest"))) {
+            SparkSession spark = session.spark();
             SparkConf conf = spark.sparkContext().getConf();
             assertEquals("4", conf.get("spark.executorEnv.MALLOC_ARENA_MAX"), "the user's value wins");
             NativeRuntime.MALLOC_ENV.forEach((k, v) -> {
@@ -63,14 +59,6 @@ class SparkSessionsTest {
             });
             assertEquals("false", conf.get("spark.cleaner.referenceTracking"));
             assertResultsComeBackDirectly(spark);
-        } finally {
-            if (spark != null) {
-                spark.stop();
-            }
-            for (String k : new String[] {"spark.master", "spark.ui.enabled", "spark.driver.host",
-                    "spark.driver.bindAddress", "spark.executorEnv.MALLOC_ARENA_MAX"}) {
-                System.clearProperty(k);
-            }
         }
     }
 }

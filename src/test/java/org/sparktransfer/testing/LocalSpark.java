@@ -48,12 +48,7 @@ public final class LocalSpark implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            spark.stop();
-        } finally {
-            SparkSession.clearActiveSession();
-            SparkSession.clearDefaultSession();
-        }
+        JobSession.stopAndForget(spark);
     }
 
     public static final class Builder {
