@@ -25,6 +25,8 @@ import org.sparktransfer.io.Storage;
 public final class ExecutorWarmup implements SparkPlugin {
     /** The model artifact (as given to PredictJob's --model) the executors read ahead of their first task. */
     public static final String MODEL = "spark.sparktransfer.warmup.model";
+    /** {@code false} turns the warm-up off (the first task of each executor loads everything, as without the plugin). */
+    public static final String ENABLED = "spark.sparktransfer.warmup.enabled";
     private static final Logger LOG = LoggerFactory.getLogger(ExecutorWarmup.class);
 
     @Override
@@ -38,6 +40,9 @@ public final class ExecutorWarmup implements SparkPlugin {
             @Override
             public void init(PluginContext ctx, Map<String, String> extraConf) {
                 SparkConf conf = ctx.conf();
+                if (!conf.getBoolean(ENABLED, true)) {
+                    return;
+                }
                 int taskCpus = conf.getInt("spark.task.cpus", 1);
                 String model = conf.get(MODEL, null);
                 Configuration hadoop = hadoopConfiguration(conf);
