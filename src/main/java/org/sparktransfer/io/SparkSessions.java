@@ -19,7 +19,7 @@ public final class SparkSessions {
 
     static final Map<String, String> DEFAULTS = Map.of(
             "spark.serializer", "org.apache.spark.serializer.KryoSerializer",
-            "spark.kryo.registrator", "org.nd4j.kryo.Nd4jRegistrator",
+            "spark.kryo.registrator", "org.sparktransfer.io.Nd4jKryoRegistrator",
             "spark.sql.sources.partitionOverwriteMode", "dynamic",
             "spark.sql.parquet.compression.codec", "snappy",
             "spark.ui.showConsoleProgress", "false",

@@ -194,7 +194,7 @@ final class ManifestRules {
         Map<String, String> required = Map.of(
                 "spark.cleaner.referenceTracking", "false",
                 "spark.serializer", "org.apache.spark.serializer.KryoSerializer",
-                "spark.kryo.registrator", "org.nd4j.kryo.Nd4jRegistrator");
+                "spark.kryo.registrator", "org.sparktransfer.io.Nd4jKryoRegistrator");
         required.forEach((k, v) -> {
             if (!v.equals(conf.get(k))) {
                 problems.add("sparkConf " + k + " must be " + v + ", got " + conf.get(k));

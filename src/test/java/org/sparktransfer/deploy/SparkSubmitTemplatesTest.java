@@ -42,7 +42,7 @@ class SparkSubmitTemplatesTest {
             }
             expect(p, name, "spark.cleaner.referenceTracking", "false", problems);
             expect(p, name, "spark.serializer", "org.apache.spark.serializer.KryoSerializer", problems);
-            expect(p, name, "spark.kryo.registrator", "org.nd4j.kryo.Nd4jRegistrator", problems);
+            expect(p, name, "spark.kryo.registrator", "org.sparktransfer.io.Nd4jKryoRegistrator", problems);
             List<String> sides = name.equals("local.conf") ? List.of("driver") : List.of("driver", "executor");
             for (String side : sides) {
                 String opts = p.getProperty("spark." + side + ".extraJavaOptions", "");

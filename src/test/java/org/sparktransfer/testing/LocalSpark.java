@@ -59,7 +59,7 @@ public final class LocalSpark implements AutoCloseable {
         private Builder() {
             conf.put("spark.cleaner.referenceTracking", "false");
             conf.put("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
-            conf.put("spark.kryo.registrator", "org.nd4j.kryo.Nd4jRegistrator");
+            conf.put("spark.kryo.registrator", "org.sparktransfer.io.Nd4jKryoRegistrator");
             conf.put("spark.sql.sources.partitionOverwriteMode", "dynamic");
             conf.put("spark.sql.shuffle.partitions", "4");
             conf.put("spark.ui.enabled", "false");
