@@ -34,6 +34,7 @@ import org.sparktransfer.data.ImageColumns;
 import org.sparktransfer.data.ImageSource;
 import org.sparktransfer.data.SplitAssigner;
 import org.sparktransfer.data.image.Preprocessing;
+import org.sparktransfer.io.SparkSessions;
 import org.sparktransfer.io.ModelArtifact;
 import org.sparktransfer.io.ModelManifest;
 import org.sparktransfer.io.OutputTables;
@@ -99,7 +100,8 @@ public final class PredictPipeline {
         jsc.setJobDescription("score images");
         long t0 = System.nanoTime();
         JavaRDD<Row> listedRows = listed.javaRDD();
-        int partitions = ScoringPartitions.count(listedRows.getNumPartitions(), listedImages(listed), taskSlots(),
+        int partitions = ScoringPartitions.count(listedRows.getNumPartitions(), listedImages(listed),
+                SparkSessions.taskSlots(spark.sparkContext()),
                 config.batchSize());
         // Each image is read, decoded and scored (or rejected) in this one pass; the rows are kept for the tables.
         // Plain RDD operations: the rows are tallied without a SQL query to plan and compile on the driver.
@@ -149,12 +151,6 @@ public final class PredictPipeline {
     /** Files a folder listing holds, known on the driver without reading them; -1 for a manifest. */
     private long listedImages(Dataset<Row> listing) {
         return config.images().kind() == ImageSource.Kind.FOLDER ? listing.inputFiles().length : -1;
-    }
-
-    /** Tasks the application runs at once: its cores over the cores each task takes. */
-    private int taskSlots() {
-        int taskCpus = spark.sparkContext().getConf().getInt("spark.task.cpus", 1);
-        return Math.max(1, spark.sparkContext().defaultParallelism() / Math.max(1, taskCpus));
     }
 
     /** TrainJob's run directory holds the artifact under model/; accept both. */

@@ -2,6 +2,7 @@ package org.sparktransfer.io;
 
 import java.util.Map;
 import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparktransfer.runtime.ExecutorWarmup;
 import org.sparktransfer.runtime.NativeRuntime;
@@ -71,6 +72,20 @@ public final class SparkSessions {
 
     public static SparkSession create(String appName) {
         return create(appName, Map.of());
+    }
+
+    /**
+     * Tasks the application runs at once: its cores (Spark's default parallelism) over the cores each task takes
+     * ({@code spark.task.cpus}, set to the executor's cores so that one worker uses all its threads). TrainJob's
+     * default worker count and PredictJob's scoring partitions follow it: more tasks than slots run one after
+     * another.
+     */
+    public static int taskSlots(SparkContext sc) {
+        return taskSlots(sc.defaultParallelism(), sc.getConf().getInt("spark.task.cpus", 1));
+    }
+
+    static int taskSlots(int defaultParallelism, int taskCpus) {
+        return Math.max(1, defaultParallelism / Math.max(1, taskCpus));
     }
 
     /** A new session as {@link #open(String, Map)} creates it. */

@@ -22,6 +22,7 @@ import org.sparktransfer.config.TrainingMasterSettings;
 import org.sparktransfer.data.ClassIndex;
 import org.sparktransfer.io.ModelArtifact;
 import org.sparktransfer.io.ModelManifest;
+import org.sparktransfer.io.SparkSessions;
 import org.sparktransfer.jobs.ProjectVersion;
 
 /**
@@ -153,19 +154,11 @@ final class TrainingLoop {
                 TrainPipeline.hyperParameters(config), fingerprint, metrics);
     }
 
-    /**
-     * The default number of workers: training tasks that run at once. Spark's default parallelism counts cores and
-     * each task takes {@code spark.task.cpus} of them (set to the executor's cores, so one worker uses all its
-     * threads); more workers than slots run one after another, each averaging in fewer minibatches.
-     */
-    static int concurrentTasks(int defaultParallelism, int taskCpus) {
-        return Math.max(1, defaultParallelism / Math.max(1, taskCpus));
-    }
-
     private ParameterAveragingTrainingMaster trainingMaster(int epoch) {
         TrainingMasterSettings s = config.master();
-        int workers = s.workers() > 0 ? s.workers()
-                : concurrentTasks(jsc.defaultParallelism(), jsc.getConf().getInt("spark.task.cpus", 1));
+        // By default one worker per task slot: more workers than slots would run one after another, each
+        // averaging in fewer minibatches.
+        int workers = s.workers() > 0 ? s.workers() : SparkSessions.taskSlots(jsc.sc());
         ParameterAveragingTrainingMaster.Builder b = new ParameterAveragingTrainingMaster.Builder(workers, s.batchSizePerWorker())
                 .batchSizePerWorker(s.batchSizePerWorker())
                 .averagingFrequency(s.averagingFrequency())

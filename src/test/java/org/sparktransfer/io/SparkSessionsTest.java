@@ -61,4 +61,17 @@ class SparkSessionsTest {
             assertResultsComeBackDirectly(spark);
         }
     }
+
+    /** TrainJob's default workers and PredictJob's scoring partitions: tasks that run at once, not cores. */
+    @Test
+    void taskSlotsAreCoresOverTaskCpus() {
+        try (JobSession session = JobSession.start("local[4]", Map.of("spark.task.cpus", "2"),
+                () -> SparkSessions.create("SparkSessionsTest"))) {
+            assertEquals(2, SparkSessions.taskSlots(session.spark().sparkContext()), "local[4], spark.task.cpus=2");
+        }
+        assertEquals(1, SparkSessions.taskSlots(2, 2), "local[2] with spark.task.cpus=2: one 2-thread worker");
+        assertEquals(4, SparkSessions.taskSlots(32, 8), "4 executors x 8 cores, spark.task.cpus=8");
+        assertEquals(8, SparkSessions.taskSlots(8, 1), "one core per task");
+        assertEquals(1, SparkSessions.taskSlots(2, 4), "never fewer than one");
+    }
 }
