@@ -23,8 +23,8 @@ import org.apache.spark.sql.execution.datasources.PartitioningAwareFileIndex;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.util.SerializableConfiguration;
 import org.sparktransfer.io.Storage;
-import scala.collection.JavaConverters;
 import org.sparktransfer.jobs.UsageException;
+import scala.collection.JavaConverters;
 
 /**
  * Lists the images of an {@link ImageSource} as rows of {@link ImageColumns#LISTED}. Folders are

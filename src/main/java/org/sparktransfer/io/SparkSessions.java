@@ -1,5 +1,6 @@
 package org.sparktransfer.io;
 
+import java.util.Arrays;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
@@ -20,7 +21,7 @@ public final class SparkSessions {
 
     static final Map<String, String> DEFAULTS = Map.of(
             "spark.serializer", "org.apache.spark.serializer.KryoSerializer",
-            "spark.kryo.registrator", "org.sparktransfer.io.Nd4jKryoRegistrator",
+            "spark.kryo.registrator", Nd4jKryoRegistrator.class.getName(),
             "spark.sql.sources.partitionOverwriteMode", "dynamic",
             "spark.sql.parquet.compression.codec", "snappy",
             "spark.ui.showConsoleProgress", "false",
@@ -106,7 +107,7 @@ public final class SparkSessions {
         }
         // Executors load ND4J (and PredictJob's model) while the driver lists and plans; a user's plugins stay.
         String plugins = conf.get("spark.plugins", "").strip();
-        if (!java.util.Arrays.asList(plugins.split("\\s*,\\s*")).contains(ExecutorWarmup.class.getName())) {
+        if (!Arrays.asList(plugins.split("\\s*,\\s*")).contains(ExecutorWarmup.class.getName())) {
             conf.set("spark.plugins", plugins.isBlank() ? ExecutorWarmup.class.getName() : plugins + "," + ExecutorWarmup.class.getName());
         }
         // Executor JVMs start after this point: give them the malloc settings ND4J needs (see NativeRuntime).

@@ -27,8 +27,13 @@ public final class Storage {
      * system properties and spark-defaults), for a driver-side step that runs before any SparkSession.
      */
     public static Storage fromSparkConf() {
+        return fromSparkConf(new org.apache.spark.SparkConf(true));
+    }
+
+    /** Storage with the Hadoop defaults and site files plus {@code spark.hadoop.*} of {@code spark}. */
+    public static Storage fromSparkConf(org.apache.spark.SparkConf spark) {
         Configuration conf = new Configuration();
-        for (scala.Tuple2<String, String> kv : new org.apache.spark.SparkConf(true).getAllWithPrefix("spark.hadoop.")) {
+        for (scala.Tuple2<String, String> kv : spark.getAllWithPrefix("spark.hadoop.")) {
             conf.set(kv._1(), kv._2());
         }
         return new Storage(conf);

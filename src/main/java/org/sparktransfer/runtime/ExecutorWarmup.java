@@ -1,7 +1,6 @@
 package org.sparktransfer.runtime;
 
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.plugin.DriverPlugin;
@@ -45,24 +44,16 @@ public final class ExecutorWarmup implements SparkPlugin {
                 }
                 int taskCpus = conf.getInt("spark.task.cpus", 1);
                 String model = conf.get(MODEL, null);
-                Configuration hadoop = hadoopConfiguration(conf);
-                Thread t = new Thread(() -> warmUp(taskCpus, model, hadoop), "sparktransfer-warmup");
+                // The executor's Hadoop settings as Spark gives them to tasks: defaults and site files plus spark.hadoop.*.
+                Storage storage = Storage.fromSparkConf(conf);
+                Thread t = new Thread(() -> warmUp(taskCpus, model, storage), "sparktransfer-warmup");
                 t.setDaemon(true);
                 t.start();
             }
         };
     }
 
-    /** The executor's Hadoop settings as Spark gives them to tasks: defaults and site files plus spark.hadoop.*. */
-    static Configuration hadoopConfiguration(SparkConf conf) {
-        Configuration hadoop = new Configuration();
-        for (scala.Tuple2<String, String> e : conf.getAllWithPrefix("spark.hadoop.")) {
-            hadoop.set(e._1(), e._2());
-        }
-        return hadoop;
-    }
-
-    static void warmUp(int taskCpus, String model, Configuration hadoop) {
+    static void warmUp(int taskCpus, String model, Storage storage) {
         long t0 = System.nanoTime();
         try {
             NativeRuntime.configure(taskCpus);
@@ -71,13 +62,12 @@ public final class ExecutorWarmup implements SparkPlugin {
                 LOG.info("Executor warm-up: ND4J ready in {} s", seconds(t1 - t0));
                 return;
             }
-            Storage storage = new Storage(hadoop);
             Path dir = ModelArtifact.resolve(storage, storage.qualify(model));
             if (dir == null) {
                 LOG.warn("Executor warm-up: no model artifact at {}; the first task will report it", model);
                 return;
             }
-            ModelCache.preload(dir.toString(), hadoop);
+            ModelCache.preload(dir.toString(), storage.conf());
             LOG.info("Executor warm-up: ND4J ready in {} s, model {} loaded in {} s", seconds(t1 - t0), dir,
                     seconds(System.nanoTime() - t1));
         } catch (RuntimeException | java.io.IOException | LinkageError e) {

@@ -21,15 +21,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sparktransfer.data.image.Preprocessing;
-import org.sparktransfer.io.ModelArtifact;
-import org.sparktransfer.io.ModelManifest;
 import org.sparktransfer.io.Storage;
 import org.sparktransfer.jobs.Cli;
 import org.sparktransfer.jobs.PredictCommand;
-import org.sparktransfer.model.ResNetArch;
-import org.sparktransfer.model.ResNetFactory;
 import org.sparktransfer.testing.LocalSpark;
+import org.sparktransfer.testing.SmallModels;
 import org.sparktransfer.testing.TestImages;
 
 /** PredictJob's guards and incremental scoring, with a model artifact written directly (no training needed). */
@@ -43,11 +39,8 @@ class PredictBehaviourTest {
     static void start() throws IOException {
         local = LocalSpark.start();
         model = tmp.resolve("model");
-        Preprocessing pre = Preprocessing.builder().resizeSize(36).cropSize(32).build();
-        ModelManifest manifest = new ModelManifest(ModelManifest.FORMAT_VERSION, "test-model", "2026-11-28T00:00:00Z", "dev",
-                "resnet18", List.of("blue", "green", "red"), 32, 36, pre.mean(), pre.std(), "none", "random", Map.of(), null, Map.of());
-        new ModelArtifact(ResNetFactory.build(ResNetArch.RESNET18, 3, 32, 5), manifest)
-                .save(new Storage(new Configuration()), new org.apache.hadoop.fs.Path(model.toUri()), false);
+        SmallModels.saveResNet18(new Storage(new Configuration()), new org.apache.hadoop.fs.Path(model.toUri()), "test-model",
+                List.of("blue", "green", "red"), 5);
     }
 
     @AfterAll

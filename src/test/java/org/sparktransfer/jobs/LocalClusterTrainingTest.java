@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -27,13 +26,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sparktransfer.data.image.Preprocessing;
 import org.sparktransfer.io.ModelArtifact;
-import org.sparktransfer.io.ModelManifest;
 import org.sparktransfer.io.Storage;
-import org.sparktransfer.model.ResNetArch;
-import org.sparktransfer.model.ResNetFactory;
 import org.sparktransfer.testing.LocalSpark;
+import org.sparktransfer.testing.SmallModels;
 import org.sparktransfer.testing.TestImages;
 
 /**
@@ -87,11 +83,7 @@ class LocalClusterTrainingTest {
                 .writeTo(tmp.resolve("images"));
         Storage storage = new Storage(sc.hadoopConfiguration());
         org.apache.hadoop.fs.Path weights = new org.apache.hadoop.fs.Path(tmp.resolve("initial").toUri());
-        Preprocessing pre = Preprocessing.builder().resizeSize(36).cropSize(32).build();
-        ModelManifest manifest = new ModelManifest(ModelManifest.FORMAT_VERSION, "initial", Instant.now().toString(),
-                "test", "resnet18", CLASSES, 32, 36, pre.mean(), pre.std(), "none", "random (test)", Map.of(), "-", Map.of());
-        new ModelArtifact(ResNetFactory.build(ResNetArch.RESNET18, CLASSES.size(), 32, 1234), manifest)
-                .save(storage, weights, false);
+        SmallModels.saveResNet18(storage, weights, "initial", CLASSES, 1234);
         Map<String, float[]> before = paramsByLayer(ModelArtifact.load(storage, weights, false).network());
 
         String runs = tmp.resolve("runs").toUri().toString();

@@ -13,15 +13,11 @@ import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sparktransfer.data.image.Preprocessing;
 import org.sparktransfer.inference.ModelCache;
-import org.sparktransfer.io.ModelArtifact;
-import org.sparktransfer.io.ModelManifest;
 import org.sparktransfer.io.SparkSessions;
 import org.sparktransfer.io.Storage;
-import org.sparktransfer.model.ResNetArch;
-import org.sparktransfer.model.ResNetFactory;
 import org.sparktransfer.testing.JobSession;
+import org.sparktransfer.testing.SmallModels;
 
 /** PredictJob's session makes its executors read the model as they start, before any task asks for it. */
 class ExecutorWarmupTest {
@@ -31,13 +27,10 @@ class ExecutorWarmupTest {
     @Test
     void executorsReadTheModelBeforeAnyTaskRuns() throws Exception {
         Path run = tmp.resolve("run");
-        Preprocessing pre = Preprocessing.builder().resizeSize(36).cropSize(32).build();
-        ModelManifest manifest = new ModelManifest(ModelManifest.FORMAT_VERSION, "warm", "2026-11-29T00:00:00Z", "dev",
-                "resnet18", List.of("a", "b"), 32, 36, pre.mean(), pre.std(), "none", "random", Map.of(), null, Map.of());
         Storage storage = new Storage(new Configuration());
         // A TrainJob run directory: the artifact is under model/, as --model may name either.
         org.apache.hadoop.fs.Path modelDir = storage.qualify(run.resolve("model").toString());
-        new ModelArtifact(ResNetFactory.build(ResNetArch.RESNET18, 2, 32, 5), manifest).save(storage, modelDir, false);
+        SmallModels.saveResNet18(storage, modelDir, "warm", List.of("a", "b"), 5);
         String key = modelDir.toString();
 
         try (JobSession session = JobSession.start("local[1]", Map.of(),
@@ -63,7 +56,7 @@ class ExecutorWarmupTest {
     @Test
     void aMissingModelIsLeftToTheFirstTaskToReport() {
         String missing = tmp.resolve("no-model").toString();
-        ExecutorWarmup.warmUp(1, missing, new Configuration());
+        ExecutorWarmup.warmUp(1, missing, new Storage(new Configuration()));
         assertFalse(ModelCache.isLoaded(new Storage(new Configuration()).qualify(missing).toString()));
     }
 
