@@ -346,6 +346,22 @@ public final class ResNetBenchmark {
         NativeRuntime.configure(threads);
         Nd4j.getRandom().setSeed(0);
 
+        ComputationGraph net = network(arch, size, mode, classes, fold);
+        DataSet ds = batch(batch, size, classes);
+        INDArray x = ds.getFeatures();
+        Runnable step = step(net, mode, ds);
+
+        MemoryWatch mem = new MemoryWatch();
+        if (profile) {
+            profile(net, x, step, mode, arch, size);
+        }
+        double secs = medianSeconds(step, repeats, mem);
+        System.out.printf(Locale.ROOT, "RESULT img_per_s=%.3f heap_mib=%.1f offheap_mib=%.1f rss_mib=%.1f%n",
+                batch / secs, mem.heapPeak() / 1048576.0, mem.offHeapPeak / 1048576.0, procStatusKib("VmHWM") / 1024.0);
+    }
+
+    /** The graph a row times: as built (finetune), frozen backbone (featextract), or the scoring copy (infer). */
+    static ComputationGraph network(ResNetArch arch, int size, String mode, int classes, boolean fold) {
         ComputationGraph g = ResNetFactory.build(arch, classes, size, 0, new Nesterovs(0.01, 0.9));
         if (mode.equals("featextract")) {
             g = FreezePolicy.BACKBONE.apply(g);
@@ -357,22 +373,22 @@ public final class ResNetBenchmark {
             // What PredictJob scores with (batch norms folded into the convolutions).
             g = BatchNormFolding.fold(g);
         }
+        return g;
+    }
+
+    /** A random NCHW batch with one-hot labels cycling through the classes. */
+    static DataSet batch(int batch, int size, int classes) {
         INDArray x = Nd4j.randn(DataType.FLOAT, batch, 3, size, size);
         INDArray y = Nd4j.zeros(DataType.FLOAT, batch, classes);
         for (int i = 0; i < batch; i++) {
             y.putScalar(i, i % classes, 1f);
         }
-        DataSet ds = new DataSet(x, y);
-        final ComputationGraph net = g;
-        Runnable step = mode.equals("infer") ? () -> net.output(false, x)[0].close() : () -> net.fit(ds);
+        return new DataSet(x, y);
+    }
 
-        MemoryWatch mem = new MemoryWatch();
-        if (profile) {
-            profile(net, x, step, mode, arch, size);
-        }
-        double secs = medianSeconds(step, repeats, mem);
-        System.out.printf(Locale.ROOT, "RESULT img_per_s=%.3f heap_mib=%.1f offheap_mib=%.1f rss_mib=%.1f%n",
-                batch / secs, mem.heapPeak() / 1048576.0, mem.offHeapPeak / 1048576.0, procStatusKib("VmHWM") / 1024.0);
+    /** One timed step of a mode: a forward pass (infer) or a training step. */
+    static Runnable step(ComputationGraph net, String mode, DataSet ds) {
+        return mode.equals("infer") ? () -> net.output(false, ds.getFeatures())[0].close() : () -> net.fit(ds);
     }
 
     static double medianSeconds(Runnable step, int repeats, MemoryWatch mem) {

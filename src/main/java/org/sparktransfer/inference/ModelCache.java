@@ -10,8 +10,9 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.sparktransfer.io.ModelArtifact;
-import org.sparktransfer.model.BatchNormFolding;
 import org.sparktransfer.io.Storage;
+import org.sparktransfer.model.BatchNormFolding;
+import org.sparktransfer.model.layers.NativeConvolutionImpl;
 
 /**
  * Networks per executor JVM: each model is read from storage once per JVM, and every task that
@@ -34,9 +35,13 @@ public final class ModelCache {
             return idle;
         }
         ComputationGraph original = loaded(modelDir, conf);
+        ComputationGraph copy;
         synchronized (original) {
-            return original.clone();
+            copy = original.clone();
         }
+        // A scoring copy is never trained: its convolutions may keep the weights they reordered for oneDNN.
+        NativeConvolutionImpl.fixWeightsOf(copy);
+        return copy;
     }
 
     /**

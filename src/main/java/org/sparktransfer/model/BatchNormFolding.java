@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.sparktransfer.model.layers.NativeConvolutionImpl;
 
 /**
  * Inference copy of a {@link ResNetFactory} graph with every batch norm folded into the convolution before it:
@@ -79,6 +80,10 @@ public final class BatchNormFolding {
         target.getParam("W").assign(w.castTo(target.getParam("W").dataType()));
         INDArray bias = beta.sub(scale.mul(mean));
         target.getParam("b").assign(bias.castTo(target.getParam("b").dataType()).reshape(target.getParam("b").shape()));
+        if (inner(target) instanceof NativeConvolutionImpl folded) {
+            // Inference-only from here on, and rewritten only by this method: oneDNN may keep its reordered weights.
+            folded.fixWeights();
+        }
     }
 
     private static Layer inner(Layer l) {

@@ -177,8 +177,11 @@ public final class ResNetFactory {
                 .hasBias(bias)
                 .activation(relu ? Activation.RELU : Activation.IDENTITY);
         if (LayerImpl.current() == LayerImpl.NATIVE) {
-            gb.addLayer(name, new NativeConvolution(b, input.equals(INPUT) ? CNN2DFormat.NCHW : CNN2DFormat.NHWC,
-                    CNN2DFormat.NHWC), input);
+            NativeConvolution c = new NativeConvolution(b, input.equals(INPUT) ? CNN2DFormat.NCHW : CNN2DFormat.NHWC,
+                    CNN2DFormat.NHWC);
+            // The images need no gradient.
+            c.setInputGradient(!input.equals(INPUT));
+            gb.addLayer(name, c, input);
         } else {
             gb.addLayer(name, b.build(), input);
         }

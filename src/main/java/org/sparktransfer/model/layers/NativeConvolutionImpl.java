@@ -5,6 +5,8 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.layers.FrozenLayer;
 import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
 import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.deeplearning4j.nn.workspace.ArrayType;
@@ -17,8 +19,16 @@ import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** Runtime side of {@link NativeConvolution}: libnd4j {@code conv2d} forward, {@code conv2d_bp} backward. */
+/**
+ * Runtime side of {@link NativeConvolution}: on ND4J's CPU backend the convolutions run through oneDNN 3.3
+ * ({@link OneDnnConvolution}, see {@link OneDnn}); elsewhere, and for configurations it does not take (dilation,
+ * Same mode, non-float), libnd4j's {@code conv2d} forward and {@code conv2d_bp} backward (cuDNN on nd4j-cuda).
+ */
 public class NativeConvolutionImpl extends ConvolutionLayer {
+
+    private OneDnnConvolution oneDnn;
+    private boolean oneDnnDecided;
+    private boolean weightsFixed;
 
     public NativeConvolutionImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -28,6 +38,69 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
 
     private NativeConvolution nconf() {
         return (NativeConvolution) conf.getLayer();
+    }
+
+    /** This layer's oneDNN 3.3 kernel, or null for libnd4j's ops. */
+    private OneDnnConvolution oneDnn() {
+        if (!oneDnnDecided) {
+            oneDnnDecided = true;
+            NativeConvolution c = nconf();
+            int[] d = c.getDilation();
+            if (OneDnn.usable(dataType) && c.getConvolutionMode() != ConvolutionMode.Same && d[0] == 1 && d[1] == 1
+                    && c.getOutputFormat() == CNN2DFormat.NHWC) {
+                oneDnn = new OneDnnConvolution(c.getKernelSize(), c.getStride(), c.getPadding(), hasBias(), fusedRelu());
+                if (weightsFixed) {
+                    oneDnn.cacheWeights();
+                }
+            }
+        }
+        return oneDnn;
+    }
+
+    /**
+     * Declares this layer inference-only with weights that change only through calls followed by this method: the
+     * folding code after writing folded weights (BatchNormFolding, FrozenPrefixFolding) and the model cache's
+     * scoring copies. Its inference passes may then keep the weights they reordered for oneDNN until the next call.
+     */
+    public void fixWeights() {
+        weightsFixed = true;
+        if (oneDnn != null) {
+            oneDnn.cacheWeights();
+        }
+    }
+
+    /** {@link #fixWeights()} for every convolution of {@code g}, an inference-only copy. */
+    public static void fixWeightsOf(ComputationGraph g) {
+        for (org.deeplearning4j.nn.api.Layer l : g.getLayers()) {
+            org.deeplearning4j.nn.api.Layer inner = l instanceof FrozenLayer f ? f.getInsideLayer() : l;
+            if (inner instanceof NativeConvolutionImpl c) {
+                c.fixWeights();
+            }
+        }
+    }
+
+    @Override
+    public void setParams(INDArray params) {
+        super.setParams(params);
+        weightsRewritten();
+    }
+
+    @Override
+    public void setParam(String key, INDArray val) {
+        super.setParam(key, val);
+        weightsRewritten();
+    }
+
+    @Override
+    public void setParamTable(java.util.Map<String, INDArray> paramTable) {
+        super.setParamTable(paramTable);
+        weightsRewritten();
+    }
+
+    private void weightsRewritten() {
+        if (oneDnn != null) {
+            oneDnn.weightsChanged();
+        }
     }
 
     /** conv2d integer arguments: kernel, stride, padding, dilation, same-mode, data format, weight format. */
@@ -52,10 +125,21 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
     }
 
     static INDArray contiguous(INDArray a, LayerWorkspaceMgr mgr, ArrayType type) {
-        if (a.ordering() != 'c' || !org.nd4j.linalg.api.shape.Shape.hasDefaultStridesForShape(a)) {
-            return mgr.dup(type, a, 'c');
+        return dense(a) ? a : mgr.dup(type, a, 'c');
+    }
+
+    /** Whether {@code a}'s elements lie in row-major order without gaps (strides of size-1 dimensions do not matter). */
+    static boolean dense(INDArray a) {
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        long expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && stride[i] != expected) {
+                return false;
+            }
+            expected *= shape[i];
         }
-        return a;
+        return true;
     }
 
     @Override
@@ -74,6 +158,12 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
         long oc = w.size(0);
         INDArray out = nhwc ? mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, n, oh, ow, oc)
                 : mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, n, oc, oh, ow);
+        OneDnnConvolution k = nhwc ? oneDnn() : null;
+        if (k != null) {
+            k.forward(x, contiguous(w, mgr, ArrayType.FF_WORKING_MEM),
+                    hasBias() ? getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, training, mgr) : null, out, training);
+            return out;
+        }
         DynamicCustomOp.DynamicCustomOpsBuilder op = DynamicCustomOp.builder("conv2d");
         if (hasBias()) {
             op.addInputs(x, w, getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, training, mgr).reshape(oc));
@@ -112,18 +202,23 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
         INDArray dW = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
         NativeConvolution c = nconf();
         boolean permuted = c.getCnn2dDataFormat() != c.getOutputFormat();
-        INDArray dx = mgr.createUninitialized(permuted ? ArrayType.BP_WORKING_MEM : ArrayType.ACTIVATION_GRAD,
-                dataType, x.shape());
-        INDArray dB = null;
-        DynamicCustomOp.DynamicCustomOpsBuilder op = DynamicCustomOp.builder("conv2d_bp");
-        if (hasBias()) {
-            dB = gradientViews.get(ConvolutionParamInitializer.BIAS_KEY);
-            op.addInputs(x, w, getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, true, mgr).reshape(w.size(0)), dy)
-                    .addOutputs(dx, dW, dB.reshape(w.size(0)));
+        boolean wantDx = c.isInputGradient();
+        INDArray dB = hasBias() ? gradientViews.get(ConvolutionParamInitializer.BIAS_KEY) : null;
+        OneDnnConvolution k = c.getOutputFormat() == CNN2DFormat.NHWC ? oneDnn() : null;
+        INDArray dx = k != null && !wantDx ? null : mgr.createUninitialized(
+                permuted ? ArrayType.BP_WORKING_MEM : ArrayType.ACTIVATION_GRAD, dataType, x.shape());
+        if (k != null) {
+            k.backward(x, contiguous(w, mgr, ArrayType.BP_WORKING_MEM), dy, dx, dW, dB);
         } else {
-            op.addInputs(x, w, dy).addOutputs(dx, dW);
+            DynamicCustomOp.DynamicCustomOpsBuilder op = DynamicCustomOp.builder("conv2d_bp");
+            if (dB != null) {
+                op.addInputs(x, w, getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, true, mgr).reshape(w.size(0)), dy)
+                        .addOutputs(dx, dW, dB.reshape(w.size(0)));
+            } else {
+                op.addInputs(x, w, dy).addOutputs(dx, dW);
+            }
+            Nd4j.exec(op.addIntegerArguments(iArgs()).build());
         }
-        Nd4j.exec(op.addIntegerArguments(iArgs()).build());
 
         Gradient g = new DefaultGradient();
         if (dB != null) {
@@ -131,8 +226,8 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
         }
         g.gradientForVariable().put(ConvolutionParamInitializer.WEIGHT_KEY, dW);
         weightNoiseParams.clear();
-        INDArray epsOut = dx;
-        if (permuted) {
+        INDArray epsOut = wantDx ? dx : null;
+        if (permuted && wantDx) {
             // Back to the caller's NCHW layout.
             epsOut = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape());
             epsOut.assign(dx.permute(0, 3, 1, 2));

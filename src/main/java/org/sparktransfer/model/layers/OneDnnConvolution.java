@@ -1,0 +1,303 @@
+package org.sparktransfer.model.layers;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_BIAS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.convolution_backward_data;
+import org.bytedeco.dnnl.convolution_backward_weights;
+import org.bytedeco.dnnl.convolution_forward;
+import org.bytedeco.dnnl.engine;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * One convolution layer's oneDNN 3.3 primitives: forward (optionally with the ReLU fused), backward data and
+ * backward weights, on float32 NHWC activations and DL4J's [out, in, kh, kw] weights, direct algorithm.
+ *
+ * <p>What it does that libnd4j's {@code conv2d}/{@code conv2d_bp} (bundled oneDNN 2.3) do not:
+ * <ul>
+ *   <li>primitives are built once per input shape and kept, with their memory objects and argument maps;</li>
+ *   <li>an inference-only layer whose weights are fixed ({@link #cacheWeights}: the folded copies of
+ *       {@code BatchNormFolding}) reorders its weights into the kernel's blocked layout once, not per call;</li>
+ *   <li>the backward data pass is skipped where nobody reads the input gradient (the first layer);</li>
+ *   <li>oneDNN 3.3's kernels, which on AVX-512 are 20-25% faster on ResNet's small maps than 2.3's
+ *       (ResNet-18 forward at 112 px, batch 16: 89 against 120 ms of convolution).</li>
+ * </ul>
+ * A layer instance is used by one thread at a time (as DL4J's layers are); the stream is per thread.
+ */
+final class OneDnnConvolution {
+
+    /** The engine and a stream per thread; loading this class loads the preset's native libraries. */
+    static final class Runtime {
+        static final engine ENGINE = new engine(engine.kind.cpu, 0);
+        private static final ThreadLocal<stream> STREAM = ThreadLocal.withInitial(() -> new stream(ENGINE));
+
+        private Runtime() {
+        }
+
+        static String version() {
+            var v = dnnl.dnnl_version();
+            return v.major() + "." + v.minor() + "." + v.patch() + " (" + ENGINE.get_kind() + ")";
+        }
+
+        static stream stream() {
+            return STREAM.get();
+        }
+    }
+
+    private final int kh, kw, sh, sw, ph, pw;
+    private final boolean bias;
+    private final boolean relu;
+    /** Plans by input shape and pass; a few shapes at most (the last batch of an epoch or a scoring task). */
+    private final Map<String, Plan> plans = new LinkedHashMap<>(4, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Plan> e) {
+            return size() > 8;
+        }
+    };
+    private boolean cacheWeights;
+
+    OneDnnConvolution(int[] kernel, int[] stride, int[] padding, boolean bias, boolean relu) {
+        this.kh = kernel[0];
+        this.kw = kernel[1];
+        this.sh = stride[0];
+        this.sw = stride[1];
+        this.ph = padding[0];
+        this.pw = padding[1];
+        this.bias = bias;
+        this.relu = relu;
+    }
+
+    /**
+     * From now on the inference passes keep the weights they reordered: the caller guarantees that the weights
+     * change only through calls it follows with {@link #weightsChanged()}.
+     */
+    void cacheWeights() {
+        cacheWeights = true;
+        weightsChanged();
+    }
+
+    /** The weights were rewritten: the next pass reorders them again. */
+    void weightsChanged() {
+        for (Plan p : plans.values()) {
+            p.weightsReady = false;
+        }
+    }
+
+    /**
+     * y = conv(x, w) + b, with ReLU if this layer fuses it. x [n, h, w, ic] and y [n, oh, ow, oc] are c-ordered NHWC,
+     * w [oc, ic, kh, kw] c-ordered, b [oc] or null.
+     */
+    void forward(INDArray x, INDArray w, INDArray b, INDArray y, boolean training) {
+        Plan p = plan(x, w, training ? Pass.TRAIN : Pass.INFER);
+        stream s = Runtime.stream();
+        p.src.set_data_handle(ptr(x));
+        p.dst.set_data_handle(ptr(y));
+        if (bias) {
+            p.biasMem.set_data_handle(ptr(b));
+        }
+        if (!(p.weightsReady && cacheWeights && !training)) {
+            p.weightsUser.set_data_handle(ptr(w));
+            if (p.weightsReorder != null) {
+                p.weightsReorder.execute(s, p.weightsUser, p.weights);
+            }
+            p.weightsReady = true;
+        }
+        p.primitive.execute(s, p.args);
+        s._wait();
+    }
+
+    /**
+     * Gradients of a training forward pass: dW (and dB) into the given views, dx unless it is null (nobody reads it).
+     */
+    void backward(INDArray x, INDArray w, INDArray dy, INDArray dx, INDArray dW, INDArray dB) {
+        Plan p = plan(x, w, Pass.TRAIN);
+        p.backward();
+        stream s = Runtime.stream();
+        p.bwSrc.set_data_handle(ptr(x));
+        p.bwDiffDst.set_data_handle(ptr(dy));
+        p.bwDiffWeightsUser.set_data_handle(ptr(dW));
+        if (bias) {
+            p.bwDiffBias.set_data_handle(ptr(dB));
+        }
+        p.bwWeights.execute(s, p.bwArgs);
+        if (p.bwDiffWeightsReorder != null) {
+            p.bwDiffWeightsReorder.execute(s, p.bwDiffWeights, p.bwDiffWeightsUser);
+        }
+        if (dx != null) {
+            if (!p.bdWeightsReused || !p.weightsReady) {
+                p.bdWeightsUser.set_data_handle(ptr(w));
+                if (p.bdWeightsReorder != null) {
+                    p.bdWeightsReorder.execute(s, p.bdWeightsUser, p.bdWeights);
+                } else if (p.bdWeightsReused) {
+                    p.weightsReorder.execute(s, p.bdWeightsUser, p.weights);
+                }
+            }
+            p.bdDiffDst.set_data_handle(ptr(dy));
+            p.bdDiffSrc.set_data_handle(ptr(dx));
+            p.bwData.execute(s, p.bdArgs);
+        }
+        s._wait();
+    }
+
+    private enum Pass { INFER, TRAIN }
+
+    private Plan plan(INDArray x, INDArray w, Pass pass) {
+        String key = pass + " " + x.size(0) + "x" + x.size(1) + "x" + x.size(2) + "x" + x.size(3);
+        Plan p = plans.get(key);
+        if (p == null) {
+            p = new Plan(x.size(0), x.size(3), x.size(1), x.size(2), w.size(0), pass);
+            plans.put(key, p);
+        }
+        return p;
+    }
+
+    private static Pointer ptr(INDArray a) {
+        if (!NativeConvolutionImpl.dense(a)) {
+            throw new IllegalStateException("oneDNN convolution needs c-ordered contiguous arrays, got " + a.shapeInfoToString());
+        }
+        // A view's data buffer already starts at the view's offset.
+        return a.data().addressPointer();
+    }
+
+    private static memory.desc desc(memory.format_tag tag, long... dims) {
+        return new memory.desc(new LongPointer(dims), memory.data_type.f32, tag);
+    }
+
+    /** Primitives and memory objects for one input shape and pass; memory objects get their buffers per call. */
+    private final class Plan {
+        final long n, ic, h, wd, oc, oh, ow;
+        final memory.desc srcDesc, dstDesc, weightsUserDesc, biasDesc;
+        final LongPointer strides, padding;
+        final convolution_forward.primitive_desc fwd;
+        final primitive primitive;
+        final memory src, dst, biasMem, weightsUser, weights;
+        final reorder weightsReorder;
+        final IntMemoryMap args = new IntMemoryMap();
+        boolean weightsReady;
+
+        // Backward, built on first use.
+        primitive bwWeights, bwData;
+        memory bwSrc, bwDiffDst, bwDiffWeights, bwDiffWeightsUser, bwDiffBias;
+        reorder bwDiffWeightsReorder;
+        IntMemoryMap bwArgs;
+        memory bdWeightsUser, bdWeights, bdDiffDst, bdDiffSrc;
+        reorder bdWeightsReorder;
+        boolean bdWeightsReused;
+        IntMemoryMap bdArgs;
+
+        Plan(long n, long ic, long h, long wd, long oc, Pass pass) {
+            this.n = n;
+            this.ic = ic;
+            this.h = h;
+            this.wd = wd;
+            this.oc = oc;
+            this.oh = (h + 2L * ph - kh) / sh + 1;
+            this.ow = (wd + 2L * pw - kw) / sw + 1;
+            engine e = Runtime.ENGINE;
+            srcDesc = desc(memory.format_tag.nhwc, n, ic, h, wd);
+            dstDesc = desc(memory.format_tag.nhwc, n, oc, oh, ow);
+            weightsUserDesc = desc(memory.format_tag.oihw, oc, ic, kh, kw);
+            biasDesc = bias ? desc(memory.format_tag.a, oc) : new memory.desc();
+            strides = new LongPointer(sh, sw);
+            padding = new LongPointer(ph, pw);
+            primitive_attr attr = new primitive_attr();
+            if (relu && pass == Pass.INFER) {
+                post_ops ops = new post_ops();
+                ops.append_eltwise(dnnl.algorithm.eltwise_relu, 0f, 0f);
+                attr.set_post_ops(ops);
+            }
+            fwd = new convolution_forward.primitive_desc(e,
+                    pass == Pass.INFER ? dnnl.prop_kind.forward_inference : dnnl.prop_kind.forward_training,
+                    dnnl.algorithm.convolution_direct, srcDesc, desc(memory.format_tag.any, oc, ic, kh, kw), biasDesc,
+                    dstDesc, strides, padding, padding, attr, false);
+            primitive = new convolution_forward(fwd);
+            src = new memory(srcDesc, e, (Pointer) null);
+            dst = new memory(dstDesc, e, (Pointer) null);
+            biasMem = bias ? new memory(biasDesc, e, (Pointer) null) : null;
+            weightsUser = new memory(weightsUserDesc, e, (Pointer) null);
+            if (fwd.weights_desc().equals(weightsUserDesc)) {
+                weights = weightsUser;
+                weightsReorder = null;
+            } else {
+                weights = new memory(fwd.weights_desc(), e);
+                weightsReorder = new reorder(weightsUser, weights);
+            }
+            args.put(DNNL_ARG_SRC, src);
+            args.put(DNNL_ARG_WEIGHTS, weights);
+            args.put(DNNL_ARG_DST, dst);
+            if (biasMem != null) {
+                args.put(DNNL_ARG_BIAS, biasMem);
+            }
+        }
+
+        void backward() {
+            if (bwWeights != null) {
+                return;
+            }
+            engine e = Runtime.ENGINE;
+            memory.desc anyWeights = desc(memory.format_tag.any, oc, ic, kh, kw);
+            convolution_backward_weights.primitive_desc bw = bias
+                    ? new convolution_backward_weights.primitive_desc(e, dnnl.algorithm.convolution_direct, srcDesc,
+                            anyWeights, biasDesc, dstDesc, strides, padding, padding, fwd)
+                    : new convolution_backward_weights.primitive_desc(e, dnnl.algorithm.convolution_direct, srcDesc,
+                            anyWeights, dstDesc, strides, padding, padding, fwd);
+            bwWeights = new convolution_backward_weights(bw);
+            bwSrc = new memory(srcDesc, e, (Pointer) null);
+            bwDiffDst = new memory(dstDesc, e, (Pointer) null);
+            bwDiffWeightsUser = new memory(weightsUserDesc, e, (Pointer) null);
+            if (bw.diff_weights_desc().equals(weightsUserDesc)) {
+                bwDiffWeights = bwDiffWeightsUser;
+            } else {
+                bwDiffWeights = new memory(bw.diff_weights_desc(), e);
+                bwDiffWeightsReorder = new reorder(bwDiffWeights, bwDiffWeightsUser);
+            }
+            bwArgs = new IntMemoryMap();
+            bwArgs.put(DNNL_ARG_SRC, bwSrc);
+            bwArgs.put(DNNL_ARG_DIFF_DST, bwDiffDst);
+            bwArgs.put(DNNL_ARG_DIFF_WEIGHTS, bwDiffWeights);
+            if (bias) {
+                bwDiffBias = new memory(biasDesc, e, (Pointer) null);
+                bwArgs.put(DNNL_ARG_DIFF_BIAS, bwDiffBias);
+            }
+
+            convolution_backward_data.primitive_desc bd = new convolution_backward_data.primitive_desc(e,
+                    dnnl.algorithm.convolution_direct, srcDesc, anyWeights, dstDesc, strides, padding, padding, fwd);
+            bwData = new convolution_backward_data(bd);
+            bdWeightsUser = new memory(weightsUserDesc, e, (Pointer) null);
+            if (bd.weights_desc().equals(weightsUserDesc)) {
+                bdWeights = bdWeightsUser;
+            } else if (bd.weights_desc().equals(fwd.weights_desc())) {
+                // The weights the forward pass reordered: the gradient is of that pass, with those weights.
+                bdWeights = weights;
+                bdWeightsReused = true;
+            } else {
+                bdWeights = new memory(bd.weights_desc(), e);
+                bdWeightsReorder = new reorder(bdWeightsUser, bdWeights);
+            }
+            bdDiffDst = new memory(dstDesc, e, (Pointer) null);
+            bdDiffSrc = new memory(srcDesc, e, (Pointer) null);
+            bdArgs = new IntMemoryMap();
+            bdArgs.put(DNNL_ARG_DIFF_DST, bdDiffDst);
+            bdArgs.put(DNNL_ARG_WEIGHTS, bdWeights);
+            bdArgs.put(DNNL_ARG_DIFF_SRC, bdDiffSrc);
+        }
+    }
+}
