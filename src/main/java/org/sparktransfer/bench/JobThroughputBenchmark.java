@@ -3,6 +3,8 @@ package org.sparktransfer.bench;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -268,20 +270,24 @@ public final class JobThroughputBenchmark {
         System.out.printf(Locale.ROOT, "%nTrainJob %s, %d images, %d px, batch %d, freeze %s, local[%d], -Xmx%s, %s, child JVM options %s%n",
                 o.arch.cliName(), o.memoryImages, o.memorySize, o.memoryBatch, o.freeze, o.threads, o.xmx,
                 o.mallocEnv ? "malloc settings" : "glibc malloc defaults", o.childJvmArgs);
-        System.out.println("| epochs | peak RSS MiB | peak heap MiB | heap after GC MiB | RSS at end MiB | RSS at each epoch's start MiB |");
-        System.out.println("|---|---|---|---|---|---|");
+        System.out.println("| epochs | peak RSS MiB | peak RSS - committed heap MiB | peak committed heap MiB | peak heap MiB"
+                + " | heap after GC MiB | RSS at end MiB | RSS at each epoch's start MiB |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
         for (int i = 0; i < 2; i++) {
             ChildResult r = results.get(i);
-            System.out.printf(Locale.ROOT, "| %d | %.0f | %.0f | %.0f | %.0f | %s |%n", i == 0 ? o.shortEpochs : o.longEpochs,
-                    r.mem.get("rss_peak_mib"), r.mem.get("heap_peak_mib"), r.mem.get("heap_after_gc_mib"),
-                    r.mem.get("rss_end_mib"), r.epochRss);
+            System.out.printf(Locale.ROOT, "| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |%n", i == 0 ? o.shortEpochs : o.longEpochs,
+                    r.mem.get("rss_peak_mib"), r.mem.get("rss_minus_heap_peak_mib"), r.mem.get("heap_committed_peak_mib"),
+                    r.mem.get("heap_peak_mib"), r.mem.get("heap_after_gc_mib"), r.mem.get("rss_end_mib"), r.epochRss);
         }
         System.out.println("At each epoch's start (RSS / heap used / libnd4j array bytes, MiB):");
         for (int i = 0; i < 2; i++) {
             System.out.printf(Locale.ROOT, "  %d epochs: %s%n", i == 0 ? o.shortEpochs : o.longEpochs, results.get(i).epochDetail);
         }
-        System.out.printf(Locale.ROOT, "| %d / %d | %.2f | %.2f | %.2f | %.2f | |%n", o.longEpochs, o.shortEpochs,
-                l.mem.get("rss_peak_mib") / s.mem.get("rss_peak_mib"), l.mem.get("heap_peak_mib") / s.mem.get("heap_peak_mib"),
+        System.out.printf(Locale.ROOT, "| %d / %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | |%n", o.longEpochs, o.shortEpochs,
+                l.mem.get("rss_peak_mib") / s.mem.get("rss_peak_mib"),
+                l.mem.get("rss_minus_heap_peak_mib") / s.mem.get("rss_minus_heap_peak_mib"),
+                l.mem.get("heap_committed_peak_mib") / s.mem.get("heap_committed_peak_mib"),
+                l.mem.get("heap_peak_mib") / s.mem.get("heap_peak_mib"),
                 l.mem.get("heap_after_gc_mib") / s.mem.get("heap_after_gc_mib"), l.mem.get("rss_end_mib") / s.mem.get("rss_end_mib"));
     }
 
@@ -412,7 +418,9 @@ public final class JobThroughputBenchmark {
                 ? Map.of(ExecutorWarmup.MODEL, jobArgs[model + 1]) : Map.of());
         PhaseTimer timer = new PhaseTimer();
         spark.sparkContext().addSparkListener(timer);
+        NonHeapWatch nonHeap = NonHeapWatch.start();
         int code = Cli.run(kind.equals("train") ? new TrainCommand() : new PredictCommand(), jobArgs);
+        nonHeap.stop();
         if (code != 0) {
             System.exit(code);
         }
@@ -428,10 +436,59 @@ public final class JobThroughputBenchmark {
         timer.print();
         timer.epochRss.forEach((e, v) -> System.out.println("EPOCHRSS " + v));
         System.out.printf(Locale.ROOT, "MEM rss_peak_mib=%.1f heap_peak_mib=%.1f heap_after_gc_mib=%.1f rss_end_mib=%.1f"
-                + " nd4j_arrays_end_mib=%.1f%n", ResNetBenchmark.procStatusKib("VmHWM") / 1024.0, heapPeak, heapAfterGc, rssEnd,
-                RoundMemory.arrayBytes() / 1048576.0);
+                + " nd4j_arrays_end_mib=%.1f rss_minus_heap_peak_mib=%.1f heap_committed_peak_mib=%.1f%n",
+                ResNetBenchmark.procStatusKib("VmHWM") / 1024.0, heapPeak, heapAfterGc, rssEnd,
+                RoundMemory.arrayBytes() / 1048576.0, nonHeap.peakMib(), nonHeap.committedPeakMib());
         System.out.println("ROUNDGC " + RoundMemory.collectionStats());
         spark.stop();
+    }
+
+    /**
+     * Samples every 100 ms the resident set minus the JVM heap's committed bytes: what the process holds outside
+     * the heap (native arrays, glibc's heap, thread stacks, code), which -Xmx does not bound. A peak RSS can grow
+     * between runs only because G1 committed (and touched) more of the heap it may use up to -Xmx; this separates
+     * the two. Committed heap that was never touched is not resident, so the figure is a lower bound.
+     */
+    static final class NonHeapWatch {
+        private volatile boolean running = true;
+        private volatile long peakKib;
+        private volatile long committedPeakBytes;
+        private final Thread thread = new Thread(this::run, "non-heap-watch");
+
+        static NonHeapWatch start() {
+            NonHeapWatch w = new NonHeapWatch();
+            w.thread.setDaemon(true);
+            w.thread.start();
+            return w;
+        }
+
+        private void run() {
+            MemoryMXBean bean = ManagementFactory.getMemoryMXBean();
+            while (running) {
+                long committed = bean.getHeapMemoryUsage().getCommitted();
+                long rssKib = ResNetBenchmark.procStatusKib("VmRSS");
+                peakKib = Math.max(peakKib, rssKib - committed / 1024);
+                committedPeakBytes = Math.max(committedPeakBytes, committed);
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        void stop() {
+            running = false;
+            thread.interrupt();
+        }
+
+        double peakMib() {
+            return peakKib / 1024.0;
+        }
+
+        double committedPeakMib() {
+            return committedPeakBytes / 1048576.0;
+        }
     }
 
     /** Spark job time summed per (phase = job description without numbers, first stage's call site). */
