@@ -270,23 +270,27 @@ public final class JobThroughputBenchmark {
         System.out.printf(Locale.ROOT, "%nTrainJob %s, %d images, %d px, batch %d, freeze %s, local[%d], -Xmx%s, %s, child JVM options %s%n",
                 o.arch.cliName(), o.memoryImages, o.memorySize, o.memoryBatch, o.freeze, o.threads, o.xmx,
                 o.mallocEnv ? "malloc settings" : "glibc malloc defaults", o.childJvmArgs);
-        System.out.println("| epochs | peak RSS MiB | peak RSS - committed heap MiB | peak committed heap MiB | peak heap MiB"
-                + " | heap after GC MiB | RSS at end MiB | RSS at each epoch's start MiB |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.println("| epochs | peak RSS MiB | peak RSS - committed heap MiB | peak RSS - heap - metaspace - code cache MiB"
+                + " | peak committed heap MiB | peak metaspace + code cache MiB | peak heap MiB | heap after GC MiB"
+                + " | RSS at end MiB | RSS at each epoch's start MiB |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         for (int i = 0; i < 2; i++) {
             ChildResult r = results.get(i);
-            System.out.printf(Locale.ROOT, "| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |%n", i == 0 ? o.shortEpochs : o.longEpochs,
-                    r.mem.get("rss_peak_mib"), r.mem.get("rss_minus_heap_peak_mib"), r.mem.get("heap_committed_peak_mib"),
+            System.out.printf(Locale.ROOT, "| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |%n",
+                    i == 0 ? o.shortEpochs : o.longEpochs, r.mem.get("rss_peak_mib"), r.mem.get("rss_minus_heap_peak_mib"),
+                    r.mem.get("native_peak_mib"), r.mem.get("heap_committed_peak_mib"), r.mem.get("jvm_nonheap_peak_mib"),
                     r.mem.get("heap_peak_mib"), r.mem.get("heap_after_gc_mib"), r.mem.get("rss_end_mib"), r.epochRss);
         }
         System.out.println("At each epoch's start (RSS / heap used / libnd4j array bytes, MiB):");
         for (int i = 0; i < 2; i++) {
             System.out.printf(Locale.ROOT, "  %d epochs: %s%n", i == 0 ? o.shortEpochs : o.longEpochs, results.get(i).epochDetail);
         }
-        System.out.printf(Locale.ROOT, "| %d / %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | |%n", o.longEpochs, o.shortEpochs,
-                l.mem.get("rss_peak_mib") / s.mem.get("rss_peak_mib"),
+        System.out.printf(Locale.ROOT, "| %d / %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | |%n", o.longEpochs,
+                o.shortEpochs, l.mem.get("rss_peak_mib") / s.mem.get("rss_peak_mib"),
                 l.mem.get("rss_minus_heap_peak_mib") / s.mem.get("rss_minus_heap_peak_mib"),
+                l.mem.get("native_peak_mib") / s.mem.get("native_peak_mib"),
                 l.mem.get("heap_committed_peak_mib") / s.mem.get("heap_committed_peak_mib"),
+                l.mem.get("jvm_nonheap_peak_mib") / s.mem.get("jvm_nonheap_peak_mib"),
                 l.mem.get("heap_peak_mib") / s.mem.get("heap_peak_mib"),
                 l.mem.get("heap_after_gc_mib") / s.mem.get("heap_after_gc_mib"), l.mem.get("rss_end_mib") / s.mem.get("rss_end_mib"));
     }
@@ -436,9 +440,11 @@ public final class JobThroughputBenchmark {
         timer.print();
         timer.epochRss.forEach((e, v) -> System.out.println("EPOCHRSS " + v));
         System.out.printf(Locale.ROOT, "MEM rss_peak_mib=%.1f heap_peak_mib=%.1f heap_after_gc_mib=%.1f rss_end_mib=%.1f"
-                + " nd4j_arrays_end_mib=%.1f rss_minus_heap_peak_mib=%.1f heap_committed_peak_mib=%.1f%n",
+                + " nd4j_arrays_end_mib=%.1f rss_minus_heap_peak_mib=%.1f heap_committed_peak_mib=%.1f"
+                + " native_peak_mib=%.1f jvm_nonheap_peak_mib=%.1f%n",
                 ResNetBenchmark.procStatusKib("VmHWM") / 1024.0, heapPeak, heapAfterGc, rssEnd,
-                RoundMemory.arrayBytes() / 1048576.0, nonHeap.peakMib(), nonHeap.committedPeakMib());
+                RoundMemory.arrayBytes() / 1048576.0, nonHeap.peakMib(), nonHeap.committedPeakMib(),
+                nonHeap.nativePeakMib(), nonHeap.jvmNonHeapPeakMib());
         System.out.println("ROUNDGC " + RoundMemory.collectionStats());
         spark.stop();
     }
@@ -453,6 +459,8 @@ public final class JobThroughputBenchmark {
         private volatile boolean running = true;
         private volatile long peakKib;
         private volatile long committedPeakBytes;
+        private volatile long jvmNonHeapPeakBytes;
+        private volatile long nativePeakKib;
         private final Thread thread = new Thread(this::run, "non-heap-watch");
 
         static NonHeapWatch start() {
@@ -466,9 +474,12 @@ public final class JobThroughputBenchmark {
             MemoryMXBean bean = ManagementFactory.getMemoryMXBean();
             while (running) {
                 long committed = bean.getHeapMemoryUsage().getCommitted();
+                long jvmNonHeap = bean.getNonHeapMemoryUsage().getCommitted(); // metaspace, code cache
                 long rssKib = ResNetBenchmark.procStatusKib("VmRSS");
                 peakKib = Math.max(peakKib, rssKib - committed / 1024);
+                nativePeakKib = Math.max(nativePeakKib, rssKib - (committed + jvmNonHeap) / 1024);
                 committedPeakBytes = Math.max(committedPeakBytes, committed);
+                jvmNonHeapPeakBytes = Math.max(jvmNonHeapPeakBytes, jvmNonHeap);
                 try {
                     Thread.sleep(100);
                 } catch (InterruptedException e) {
@@ -488,6 +499,15 @@ public final class JobThroughputBenchmark {
 
         double committedPeakMib() {
             return committedPeakBytes / 1048576.0;
+        }
+
+        /** Peak of RSS minus the committed heap, metaspace and code cache: native arrays, malloc heaps, stacks. */
+        double nativePeakMib() {
+            return nativePeakKib / 1024.0;
+        }
+
+        double jvmNonHeapPeakMib() {
+            return jvmNonHeapPeakBytes / 1048576.0;
         }
     }
 
