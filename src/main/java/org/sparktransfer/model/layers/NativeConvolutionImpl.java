@@ -158,7 +158,7 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
         long oc = w.size(0);
         INDArray out = nhwc ? mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, n, oh, ow, oc)
                 : mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, n, oc, oh, ow);
-        OneDnnConvolution k = nhwc ? oneDnn() : null;
+        OneDnnConvolution k = oneDnn();
         if (k != null) {
             k.forward(x, contiguous(w, mgr, ArrayType.FF_WORKING_MEM),
                     hasBias() ? getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, training, mgr) : null, out, training);
@@ -204,7 +204,7 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
         boolean permuted = c.getCnn2dDataFormat() != c.getOutputFormat();
         boolean wantDx = c.isInputGradient();
         INDArray dB = hasBias() ? gradientViews.get(ConvolutionParamInitializer.BIAS_KEY) : null;
-        OneDnnConvolution k = c.getOutputFormat() == CNN2DFormat.NHWC ? oneDnn() : null;
+        OneDnnConvolution k = oneDnn();
         INDArray dx = k != null && !wantDx ? null : mgr.createUninitialized(
                 permuted ? ArrayType.BP_WORKING_MEM : ArrayType.ACTIVATION_GRAD, dataType, x.shape());
         if (k != null) {
