@@ -19,6 +19,10 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 /**
  * Runtime side of {@link NativeBatchNorm}.
  *
+ * <p>On CPU with oneDNN 3.3 ({@link OneDnn}) channels-last layers run {@link OneDnnBatchNorm}'s primitives: training
+ * forward with batch statistics, its backward pass, and inference with the running statistics. Otherwise (GPU,
+ * {@code -Dsparktransfer.onednn=false}):
+ *
  * <p>Inference (and frozen layers): one {@code batchnorm} op with the running statistics. Training (NHWC):
  * with the activations viewed as an [M, C] matrix (M = N*H*W), per-channel sums are a GEMM with a ones vector
  * (mean, then the variance from (x - mean)^2, one squaredsubtract pass)
@@ -27,7 +31,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * a, b, c) is two {@code batchnorm} ops used as affine maps plus one add: about 7 passes over the data
  * instead of the ~15 that {@code batchnorm_bp} makes. The running statistics are updated in backprop (as
  * DL4J's layer does, so frozen layers, which skip backprop, never move them) with torchvision's rule:
- * new = decay*old + (1-decay)*batch, using the unbiased batch variance. Other configurations (rank 2,
+ * new = decay*old + (1-decay)*batch, using the unbiased batch variance (on both paths). Other configurations (rank 2,
  * non-float, NCHW training) use DL4J's implementation.
  */
 public class NativeBatchNormImpl extends BatchNormalization {
@@ -37,6 +41,8 @@ public class NativeBatchNormImpl extends BatchNormalization {
     private INDArray batchVar;      // [C], biased
     private INDArray unitVar;       // [C] of ones: the "variance" that turns the batchnorm op into an affine map
     private INDArray zeros;         // [C]
+    private OneDnnBatchNorm oneDnn;
+    private boolean oneDnnDecided;
 
     public NativeBatchNormImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -66,9 +72,25 @@ public class NativeBatchNormImpl extends BatchNormalization {
                 .addIntegerArguments(1, 1, axis).addFloatingPointArguments(eps).build());
     }
 
+    /** This layer's oneDNN 3.3 kernel (channels-last float layers on CPU), or null for the ND4J-op path. */
+    private OneDnnBatchNorm oneDnn() {
+        if (!oneDnnDecided) {
+            oneDnnDecided = true;
+            if (OneDnn.usable(dataType) && nhwc()) {
+                oneDnn = new OneDnnBatchNorm(bconf().getEps());
+            }
+        }
+        return oneDnn;
+    }
+
+    /** Whether this layer runs on oneDNN 3.3 (decided on its first pass). */
+    boolean onOneDnn() {
+        return oneDnn() != null;
+    }
+
     private void ensureBuffers(long m, long c) {
         try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            if (ones == null || ones.length() != m) {
+            if (m > 0 && (ones == null || ones.length() != m)) {
                 ones = Nd4j.ones(dataType, 1, m);
             }
             if (batchMean == null || batchMean.length() != c) {
@@ -90,6 +112,13 @@ public class NativeBatchNormImpl extends BatchNormalization {
         int axis = nhwc() ? 3 : 1;
         double eps = bconf().getEps();
         INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, x.shape());
+        OneDnnBatchNorm k = oneDnn();
+        if (!training && k != null) {
+            k.forwardInference(x, vec(BatchNormalizationParamInitializer.GAMMA),
+                    vec(BatchNormalizationParamInitializer.BETA), vec(BatchNormalizationParamInitializer.GLOBAL_MEAN),
+                    vec(BatchNormalizationParamInitializer.GLOBAL_VAR), out);
+            return out;
+        }
         if (!training) {
             batchnorm(x, vec(BatchNormalizationParamInitializer.GLOBAL_MEAN),
                     vec(BatchNormalizationParamInitializer.GLOBAL_VAR), vec(BatchNormalizationParamInitializer.GAMMA),
@@ -98,6 +127,12 @@ public class NativeBatchNormImpl extends BatchNormalization {
         }
         long c = x.size(3);
         long m = x.length() / c;
+        if (k != null) {
+            ensureBuffers(0, c);
+            k.forwardTraining(x, vec(BatchNormalizationParamInitializer.GAMMA),
+                    vec(BatchNormalizationParamInitializer.BETA), batchMean, batchVar, out);
+            return out;
+        }
         ensureBuffers(m, c);
         INDArray x2 = x.reshape(m, c);
         batchMean.assign(ones.mmul(x2).divi(m).reshape(c));
@@ -122,31 +157,36 @@ public class NativeBatchNormImpl extends BatchNormalization {
         double eps = bconf().getEps();
         long c = x.size(3);
         long m = x.length() / c;
-        ensureBuffers(m, c);
-        INDArray x2 = x.reshape(m, c);
-        INDArray dy2 = dy.reshape(m, c);
-        INDArray tmp = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, m, c);
-        Nd4j.exec(DynamicCustomOp.builder("multiply").addInputs(dy2, x2).addOutputs(tmp).build());
-        INDArray dBeta = ones.mmul(dy2).reshape(c);          // sum dy
-        INDArray sDyX = ones.mmul(tmp).reshape(c);           // sum dy*x
-        INDArray invStd = Transforms.pow(batchVar.add(eps), -0.5, false);
-        INDArray dGamma = sDyX.subi(batchMean.mul(dBeta)).muli(invStd);   // sum dy*xhat
         INDArray gamma = vec(BatchNormalizationParamInitializer.GAMMA);
-        INDArray a = gamma.mul(invStd);
-        INDArray b = a.div(m).muli(dGamma).muli(invStd).negi();
-        INDArray cc = a.div(m).muli(dBeta).negi().subi(b.mul(batchMean));
-        // dx = a*dy + cc, then += b*x; the batchnorm op with mean 0, variance 1, eps 0 is the affine map.
-        INDArray dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape());
-        batchnorm(dy, zeros, unitVar, a, cc, 0.0, 3, dx);
-        INDArray bx = tmp.reshape(x.shape());
-        batchnorm(x, zeros, unitVar, b, zeros, 0.0, 3, bx);
-        dx.addi(bx);
-
-        Gradient g = new DefaultGradient();
         INDArray dGammaView = gradientViews.get(BatchNormalizationParamInitializer.GAMMA);
         INDArray dBetaView = gradientViews.get(BatchNormalizationParamInitializer.BETA);
-        dGammaView.assign(dGamma.reshape(dGammaView.shape()));
-        dBetaView.assign(dBeta.reshape(dBetaView.shape()));
+        INDArray dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape());
+        OneDnnBatchNorm k = oneDnn();
+        if (k != null) {
+            k.backward(x, dy, gamma, batchMean, batchVar, dx, dGammaView.reshape(c), dBetaView.reshape(c));
+        } else {
+            ensureBuffers(m, c);
+            INDArray x2 = x.reshape(m, c);
+            INDArray dy2 = dy.reshape(m, c);
+            INDArray tmp = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, m, c);
+            Nd4j.exec(DynamicCustomOp.builder("multiply").addInputs(dy2, x2).addOutputs(tmp).build());
+            INDArray dBeta = ones.mmul(dy2).reshape(c);          // sum dy
+            INDArray sDyX = ones.mmul(tmp).reshape(c);           // sum dy*x
+            INDArray invStd = Transforms.pow(batchVar.add(eps), -0.5, false);
+            INDArray dGamma = sDyX.subi(batchMean.mul(dBeta)).muli(invStd);   // sum dy*xhat
+            INDArray a = gamma.mul(invStd);
+            INDArray b = a.div(m).muli(dGamma).muli(invStd).negi();
+            INDArray cc = a.div(m).muli(dBeta).negi().subi(b.mul(batchMean));
+            // dx = a*dy + cc, then += b*x; the batchnorm op with mean 0, variance 1, eps 0 is the affine map.
+            batchnorm(dy, zeros, unitVar, a, cc, 0.0, 3, dx);
+            INDArray bx = tmp.reshape(x.shape());
+            batchnorm(x, zeros, unitVar, b, zeros, 0.0, 3, bx);
+            dx.addi(bx);
+            dGammaView.assign(dGamma.reshape(dGammaView.shape()));
+            dBetaView.assign(dBeta.reshape(dBetaView.shape()));
+        }
+
+        Gradient g = new DefaultGradient();
         INDArray dMean = gradientViews.get(BatchNormalizationParamInitializer.GLOBAL_MEAN).assign(0);
         INDArray dVar = gradientViews.get(BatchNormalizationParamInitializer.GLOBAL_VAR).assign(0);
         g.setGradientFor(BatchNormalizationParamInitializer.GAMMA, dGammaView);

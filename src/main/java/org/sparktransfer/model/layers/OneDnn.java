@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
  * {@code -Dsparktransfer.onednn=false}. Decided once per JVM and logged; every failure to load falls back to
  * libnd4j's ops, which is also the path on nd4j-cuda (cuDNN) and in the GPU jar (built without the preset).
  *
- * <p>Only this class and {@link OneDnnConvolution} name the preset's classes, and the latter is instantiated
+ * <p>Only this class and the {@code OneDnn*} kernels name the preset's classes, and those are loaded
  * only after {@link #available()} said yes, so a jar without the preset never loads them.
  */
 public final class OneDnn {
@@ -71,7 +71,7 @@ public final class OneDnn {
             return false;
         }
         try {
-            String version = OneDnnConvolution.Runtime.version();
+            String version = OneDnnRuntime.version();
             LOG.info("Convolutions run on oneDNN {} (bytedeco dnnl preset); -D{}=false for libnd4j's ops", version, PROPERTY);
             return true;
         } catch (Throwable t) { // NoClassDefFoundError (GPU jar), UnsatisfiedLinkError (no natives for this platform)

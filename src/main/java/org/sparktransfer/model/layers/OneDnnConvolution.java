@@ -8,6 +8,8 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+import static org.sparktransfer.model.layers.OneDnnRuntime.desc;
+import static org.sparktransfer.model.layers.OneDnnRuntime.ptr;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -43,24 +45,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A layer instance is used by one thread at a time (as DL4J's layers are); the stream is per thread.
  */
 final class OneDnnConvolution {
-
-    /** The engine and a stream per thread; loading this class loads the preset's native libraries. */
-    static final class Runtime {
-        static final engine ENGINE = new engine(engine.kind.cpu, 0);
-        private static final ThreadLocal<stream> STREAM = ThreadLocal.withInitial(() -> new stream(ENGINE));
-
-        private Runtime() {
-        }
-
-        static String version() {
-            var v = dnnl.dnnl_version();
-            return v.major() + "." + v.minor() + "." + v.patch() + " (" + ENGINE.get_kind() + ")";
-        }
-
-        static stream stream() {
-            return STREAM.get();
-        }
-    }
 
     private final int kh, kw, sh, sw, ph, pw;
     private final boolean bias;
@@ -107,7 +91,7 @@ final class OneDnnConvolution {
      */
     void forward(INDArray x, INDArray w, INDArray b, INDArray y, boolean training) {
         Plan p = plan(x, w, training ? Pass.TRAIN : Pass.INFER);
-        stream s = Runtime.stream();
+        stream s = OneDnnRuntime.stream();
         p.src.set_data_handle(ptr(x));
         p.dst.set_data_handle(ptr(y));
         if (bias) {
@@ -130,7 +114,7 @@ final class OneDnnConvolution {
     void backward(INDArray x, INDArray w, INDArray dy, INDArray dx, INDArray dW, INDArray dB) {
         Plan p = plan(x, w, Pass.TRAIN);
         p.backward();
-        stream s = Runtime.stream();
+        stream s = OneDnnRuntime.stream();
         p.src.set_data_handle(ptr(x));
         p.diffDst.set_data_handle(ptr(dy));
         p.bwDiffWeightsUser.set_data_handle(ptr(dW));
@@ -168,18 +152,6 @@ final class OneDnnConvolution {
         return p;
     }
 
-    private static Pointer ptr(INDArray a) {
-        if (!NativeConvolutionImpl.dense(a)) {
-            throw new IllegalStateException("oneDNN convolution needs c-ordered contiguous arrays, got " + a.shapeInfoToString());
-        }
-        // A view's data buffer already starts at the view's offset.
-        return a.data().addressPointer();
-    }
-
-    private static memory.desc desc(memory.format_tag tag, long... dims) {
-        return new memory.desc(new LongPointer(dims), memory.data_type.f32, tag);
-    }
-
     /**
      * Primitives and memory objects for one input shape and pass; memory objects get their buffers per call, and
      * the backward passes share the forward's for the same tensors (input, user-layout weights).
@@ -210,7 +182,7 @@ final class OneDnnConvolution {
             this.oc = oc;
             long oh = (h + 2L * ph - kh) / sh + 1;
             long ow = (wd + 2L * pw - kw) / sw + 1;
-            engine e = Runtime.ENGINE;
+            engine e = OneDnnRuntime.ENGINE;
             srcDesc = desc(memory.format_tag.nhwc, n, ic, h, wd);
             dstDesc = desc(memory.format_tag.nhwc, n, oc, oh, ow);
             weightsUserDesc = desc(memory.format_tag.oihw, oc, ic, kh, kw);
@@ -251,7 +223,7 @@ final class OneDnnConvolution {
             if (bwWeights != null) {
                 return;
             }
-            engine e = Runtime.ENGINE;
+            engine e = OneDnnRuntime.ENGINE;
             memory.desc anyWeights = desc(memory.format_tag.any, oc, ic, kh, kw);
             convolution_backward_weights.primitive_desc bw = bias
                     ? new convolution_backward_weights.primitive_desc(e, dnnl.algorithm.convolution_direct, srcDesc,

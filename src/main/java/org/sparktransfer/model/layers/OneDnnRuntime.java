@@ -1,0 +1,45 @@
+package org.sparktransfer.model.layers;
+
+import org.bytedeco.dnnl.engine;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * What the oneDNN 3.3 kernels share: the CPU engine, a stream per thread, and ND4J arrays seen as oneDNN memory.
+ * Loading this class loads the preset's native libraries, so only code that runs after {@link OneDnn#available()}
+ * said yes may touch it.
+ */
+final class OneDnnRuntime {
+    static final engine ENGINE = new engine(engine.kind.cpu, 0);
+    private static final ThreadLocal<stream> STREAM = ThreadLocal.withInitial(() -> new stream(ENGINE));
+
+    private OneDnnRuntime() {
+    }
+
+    static String version() {
+        var v = dnnl.dnnl_version();
+        return v.major() + "." + v.minor() + "." + v.patch() + " (" + ENGINE.get_kind() + ")";
+    }
+
+    static stream stream() {
+        return STREAM.get();
+    }
+
+    /** The address of a c-ordered, gap-free array's first element. */
+    static Pointer ptr(INDArray a) {
+        if (!NativeConvolutionImpl.dense(a)) {
+            throw new IllegalStateException("oneDNN needs c-ordered contiguous arrays, got " + a.shapeInfoToString());
+        }
+        // A view's data buffer already starts at the view's offset.
+        return a.data().addressPointer();
+    }
+
+    /** A float32 memory descriptor; {@code dims} in oneDNN's order (n, c, h, w for activations). */
+    static memory.desc desc(memory.format_tag tag, long... dims) {
+        return new memory.desc(new LongPointer(dims), memory.data_type.f32, tag);
+    }
+}
