@@ -124,19 +124,13 @@ final class OneDnnBatchNorm {
                     (training ? dnnl.prop_kind.forward_training : dnnl.prop_kind.forward_inference).value,
                     data, data, eps, flags);
             primitive = new batch_normalization_forward(pd);
-            src = memory(data);
-            dst = memory(data);
-            scale = memory(channels);
-            shift = memory(channels);
-            mean = memory(channels);
-            var = memory(channels);
-            args.put(DNNL_ARG_SRC, src);
-            args.put(DNNL_ARG_DST, dst);
-            args.put(DNNL_ARG_SCALE, scale);
-            args.put(DNNL_ARG_SHIFT, shift);
+            src = bind(args, DNNL_ARG_SRC, data);
+            dst = bind(args, DNNL_ARG_DST, data);
+            scale = bind(args, DNNL_ARG_SCALE, channels);
+            shift = bind(args, DNNL_ARG_SHIFT, channels);
             // Outputs in training, inputs with the running statistics.
-            args.put(DNNL_ARG_MEAN, mean);
-            args.put(DNNL_ARG_VARIANCE, var);
+            mean = bind(args, DNNL_ARG_MEAN, channels);
+            var = bind(args, DNNL_ARG_VARIANCE, channels);
         }
     }
 
@@ -151,27 +145,22 @@ final class OneDnnBatchNorm {
                     OneDnnRuntime.ENGINE, dnnl.prop_kind.backward.value, data, data, data, eps,
                     dnnl_use_scale | dnnl_use_shift, hint);
             primitive = new batch_normalization_backward(pd);
-            src = memory(data);
-            diffDst = memory(data);
-            diffSrc = memory(data);
-            scale = memory(channels);
-            mean = memory(channels);
-            var = memory(channels);
-            diffScale = memory(channels);
-            diffShift = memory(channels);
-            args.put(DNNL_ARG_SRC, src);
-            args.put(DNNL_ARG_DIFF_DST, diffDst);
-            args.put(DNNL_ARG_SCALE, scale);
-            args.put(DNNL_ARG_MEAN, mean);
-            args.put(DNNL_ARG_VARIANCE, var);
-            args.put(DNNL_ARG_DIFF_SRC, diffSrc);
-            args.put(DNNL_ARG_DIFF_SCALE, diffScale);
-            args.put(DNNL_ARG_DIFF_SHIFT, diffShift);
+            src = bind(args, DNNL_ARG_SRC, data);
+            diffDst = bind(args, DNNL_ARG_DIFF_DST, data);
+            scale = bind(args, DNNL_ARG_SCALE, channels);
+            mean = bind(args, DNNL_ARG_MEAN, channels);
+            var = bind(args, DNNL_ARG_VARIANCE, channels);
+            diffSrc = bind(args, DNNL_ARG_DIFF_SRC, data);
+            diffScale = bind(args, DNNL_ARG_DIFF_SCALE, channels);
+            diffShift = bind(args, DNNL_ARG_DIFF_SHIFT, channels);
         }
     }
 
-    private static memory memory(memory.desc d) {
-        return new memory(d, OneDnnRuntime.ENGINE, (Pointer) null);
+    /** A memory object without a buffer (set per call), registered in {@code args} as {@code arg}. */
+    private static memory bind(IntMemoryMap args, int arg, memory.desc d) {
+        memory m = new memory(d, OneDnnRuntime.ENGINE, (Pointer) null);
+        args.put(arg, m);
+        return m;
     }
 
     private final class Plan {
