@@ -19,7 +19,10 @@ public record TrainingMasterSettings(
 
     public enum RepartitionStrategy { BALANCED, APPROXIMATE_BALANCED, SPARK_DEFAULT }
 
-    /** Export writes minibatches to files once per fit (DL4J's recommendation); Direct keeps them in the RDD. */
+    /**
+     * Export writes each epoch's minibatches to files and trains on their paths (DL4J's recommendation; the files
+     * in the bulk format of {@code io.DataSetFiles}); Direct keeps them in the RDD.
+     */
     public enum RddApproach { EXPORT, DIRECT }
 
     public TrainingMasterSettings {

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.config.TrainingMasterSettings;
 import org.sparktransfer.data.ClassIndex;
+import org.sparktransfer.io.DataSetFiles;
 import org.sparktransfer.io.ModelArtifact;
 import org.sparktransfer.io.ModelManifest;
 import org.sparktransfer.io.SparkSessions;
@@ -72,11 +73,19 @@ final class TrainingLoop {
             jsc.setJobDescription(String.format("epoch %d/%d: train (%d images)", shown, epochs, trainCount));
             long broadcasts = RoundBroadcasts.mark(jsc);
             long t0 = System.nanoTime();
-            sparkNet.fit(data.train(epoch));
+            if (config.master().rddApproach() == TrainingMasterSettings.RddApproach.EXPORT) {
+                MinibatchExport export = MinibatchExport.write(jsc, data.train(epoch), exportRoot(), "epoch-" + shown);
+                try {
+                    sparkNet.fitPaths(export.paths(), new DataSetFiles.Loader());
+                } finally {
+                    export.delete();
+                }
+            } else {
+                sparkNet.fit(data.train(epoch));
+            }
             double seconds = (System.nanoTime() - t0) / 1e9;
             double trainLoss = sparkNet.getScore();
             net = sparkNet.getNetwork();
-            master.deleteTempFiles(jsc);
             // Without this every averaging round's network copy would stay on the driver (the cleaner is off).
             int released = RoundBroadcasts.release(jsc, broadcasts);
             LOG.debug("epoch {}: released {} averaging-round broadcasts", shown, released);
@@ -174,15 +183,21 @@ final class TrainingLoop {
                     case APPROXIMATE_BALANCED -> RepartitionStrategy.ApproximateBalanced;
                     case SPARK_DEFAULT -> RepartitionStrategy.SparkDefault;
                 })
-                .rddTrainingApproach(s.rddApproach() == TrainingMasterSettings.RddApproach.EXPORT
-                        ? RDDTrainingApproach.Export : RDDTrainingApproach.Direct)
+                // EXPORT: the loop exports each epoch itself (MinibatchExport) and fits the paths; dl4j-spark's
+                // own export is never reached.
+                .rddTrainingApproach(RDDTrainingApproach.Direct)
                 .storageLevel(StorageLevel.fromString(s.storageLevel()))
                 .rngSeed(config.seed() * 1_000_003L + epoch)
                 .collectTrainingStats(false);
-        // On the run's own file system by default: shared by all executors when the output is on HDFS/S3.
-        b.exportDirectory(s.exportDirectory() != null ? s.exportDirectory() : new org.apache.hadoop.fs.Path(runDir, "tmp-export").toString());
         ParameterAveragingTrainingMaster master = ReusingTrainingMaster.enabled() ? new ReusingTrainingMaster(b) : b.build();
         return org.sparktransfer.runtime.RoundMemory.install(master); // frees each finished round's arrays
+    }
+
+    /** Where epochs' minibatches are exported: on the run's own file system by default, shared by all executors
+     *  when the output is on HDFS/S3. */
+    private org.apache.hadoop.fs.Path exportRoot() {
+        String dir = config.master().exportDirectory();
+        return dir != null ? new org.apache.hadoop.fs.Path(dir) : new org.apache.hadoop.fs.Path(runDir, "tmp-export");
     }
 
     private static String fmt(Double d) {

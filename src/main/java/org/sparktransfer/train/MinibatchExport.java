@@ -1,0 +1,79 @@
+package org.sparktransfer.train;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.util.SerializableConfiguration;
+import org.nd4j.linalg.dataset.DataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sparktransfer.io.DataSetFiles;
+
+/**
+ * One epoch's minibatches written to files for dl4j-spark's path-based training ({@code fitPaths}), in
+ * {@link DataSetFiles}' bulk format: what {@code RDDTrainingApproach.Export} does, without its element-by-element
+ * serialisation. The executors write their partitions' minibatches under a directory of their own for the epoch;
+ * the driver collects the paths (one short string per minibatch) and hands them to the training master, which
+ * splits them into averaging rounds as it splits its own export. {@link #delete} removes the directory.
+ */
+final class MinibatchExport {
+    private static final Logger LOG = LoggerFactory.getLogger(MinibatchExport.class);
+
+    private final JavaSparkContext jsc;
+    private final Path dir;
+    private final List<String> paths;
+    private final int partitions;
+
+    private MinibatchExport(JavaSparkContext jsc, Path dir, List<String> paths, int partitions) {
+        this.jsc = jsc;
+        this.dir = dir;
+        this.paths = paths;
+        this.partitions = partitions;
+    }
+
+    /** Writes every minibatch of {@code data} under {@code root}/{@code label}-{random}/ (one Spark job). */
+    static MinibatchExport write(JavaSparkContext jsc, JavaRDD<DataSet> data, Path root, String label) {
+        Path dir = new Path(root, label + "-" + UUID.randomUUID());
+        String dirName = dir.toString();
+        SerializableConfiguration conf = new SerializableConfiguration(jsc.hadoopConfiguration());
+        List<String> paths = data.mapPartitionsWithIndex((partition, batches) -> {
+            Path d = new Path(dirName);
+            FileSystem fs = d.getFileSystem(conf.value());
+            List<String> written = new ArrayList<>();
+            while (batches.hasNext()) {
+                DataSet ds = batches.next();
+                Path p = new Path(d, "part-" + partition + "-" + written.size() + ".bin");
+                try (OutputStream out = fs.create(p, false)) {
+                    DataSetFiles.write(ds, out);
+                }
+                written.add(p.toString());
+            }
+            return written.iterator();
+        }, true).collect();
+        return new MinibatchExport(jsc, dir, paths, Math.max(1, data.getNumPartitions()));
+    }
+
+    /** The minibatch files, as an RDD of paths for {@code fitPaths}. */
+    JavaRDD<String> paths() {
+        return jsc.parallelize(paths, Math.min(partitions, Math.max(1, paths.size())));
+    }
+
+    int minibatches() {
+        return paths.size();
+    }
+
+    /** Removes the epoch's files (a failure is logged: they are temporary and under the run's directory). */
+    void delete() {
+        try {
+            dir.getFileSystem(jsc.hadoopConfiguration()).delete(dir, true);
+        } catch (IOException e) {
+            LOG.warn("Could not delete exported minibatches under {}: {}", dir, e.toString());
+        }
+    }
+}
