@@ -13,8 +13,6 @@ import java.util.stream.IntStream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.unsafe.Platform;
 import org.apache.spark.unsafe.hash.Murmur3_x86_32;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 import org.sparktransfer.data.image.EvalTransform;
 import org.sparktransfer.data.image.ImageDecoder;
 import org.sparktransfer.data.image.ImageRejectedException;
@@ -113,7 +111,7 @@ public final class TensorBatcher implements Serializable {
                     labels[i] = batch.get(i).getInt(1);
                 }
                 return new TensorBatch(paths, labels,
-                        Nd4j.create(data, new long[] {n, 3, crop, crop}, 'c').castTo(DataType.FLOAT));
+                        FloatTensors.of(data, n, 3, crop, crop));
             }
         };
     }

@@ -12,9 +12,9 @@ import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.util.SerializableConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sparktransfer.data.FloatTensors;
 import org.sparktransfer.data.ImageColumns;
 import org.sparktransfer.data.ParallelEvalDecoder;
 import org.sparktransfer.data.RejectCause;
@@ -151,7 +151,6 @@ public final class CheckAndScore implements FlatMapFunction<Iterator<Row>, Row> 
             int shape = BatchShape.padded(n, batchSize);
             // Padding rows are zeros; inference batch norm is per image, so they do not affect the real rows.
             Arrays.fill(batch, n * perImage, shape * perImage, 0f);
-            float[] data = shape == batchSize ? batch : Arrays.copyOf(batch, shape * perImage);
             int crop = preprocessing.cropSize();
             long t = System.nanoTime();
             if (net == null) {
@@ -159,7 +158,7 @@ public final class CheckAndScore implements FlatMapFunction<Iterator<Row>, Row> 
                 modelNanos = System.nanoTime() - t;
                 t = System.nanoTime();
             }
-            double[][] probabilities = net.outputSingle(false, Nd4j.create(data, new long[] {shape, 3, crop, crop}, 'c'))
+            double[][] probabilities = net.outputSingle(false, FloatTensors.of(batch, shape, 3, crop, crop))
                     .toDoubleMatrix();
             forwardNanos += System.nanoTime() - t;
             scored += n;
