@@ -12,8 +12,10 @@ import org.sparktransfer.model.layers.OneDnn;
 import org.sparktransfer.runtime.NativeRuntime;
 
 /**
- * The two convolution paths side by side in one JVM: oneDNN 3.3 ({@code OneDnnConvolution}, the default on CPU)
- * against libnd4j's {@code conv2d}/{@code conv2d_bp} (its bundled oneDNN 2.3), same graphs, same batch, steps
+ * The two native-layer paths side by side in one JVM: oneDNN 3.3 ({@code OneDnnConvolution} and
+ * {@code OneDnnBatchNorm}, the default on CPU) against libnd4j's {@code conv2d}/{@code conv2d_bp} (its bundled
+ * oneDNN 2.3) and the batch norm composed of ND4J ops ({@code OneDnn.overrideInThisThread} switches both), same
+ * graphs, same batch, steps
  * alternating between the two so that the shared VM's drifting speed hits both alike. Prints a table of median
  * milliseconds per step.
  *

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.UUID;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.SerializableConfiguration;
@@ -20,7 +21,8 @@ import org.sparktransfer.io.DataSetFiles;
  * {@link DataSetFiles}' bulk format: what {@code RDDTrainingApproach.Export} does, without its element-by-element
  * serialisation. The executors write their partitions' minibatches under a directory of their own for the epoch;
  * the driver collects the paths (one short string per minibatch) and hands them to the training master, which
- * splits them into averaging rounds as it splits its own export. {@link #delete} removes the directory.
+ * splits them into averaging rounds as it splits its own export. {@link #delete} removes the directory, with the
+ * files of failed task attempts.
  */
 final class MinibatchExport {
     private static final Logger LOG = LoggerFactory.getLogger(MinibatchExport.class);
@@ -45,10 +47,14 @@ final class MinibatchExport {
         List<String> paths = data.mapPartitionsWithIndex((partition, batches) -> {
             Path d = new Path(dirName);
             FileSystem fs = d.getFileSystem(conf.value());
+            // Named by attempt: a retried or speculative attempt never meets another's files, and only the
+            // successful attempt's paths reach the driver (the others go with the directory).
+            TaskContext task = TaskContext.get();
+            String prefix = "part-" + partition + "-a" + (task == null ? 0 : task.attemptNumber()) + "-";
             List<String> written = new ArrayList<>();
             while (batches.hasNext()) {
                 DataSet ds = batches.next();
-                Path p = new Path(d, "part-" + partition + "-" + written.size() + ".bin");
+                Path p = new Path(d, prefix + written.size() + ".bin");
                 try (OutputStream out = fs.create(p, false)) {
                     DataSetFiles.write(ds, out);
                 }

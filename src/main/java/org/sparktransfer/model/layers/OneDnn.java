@@ -6,8 +6,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Whether this JVM runs convolutions through oneDNN 3.3 ({@link OneDnnConvolution}) instead of libnd4j's
- * {@code conv2d} ops: on ND4J's CPU backend, when the bytedeco {@code dnnl} preset loads, unless
+ * Whether this JVM runs convolutions and batch norms through oneDNN 3.3 ({@link OneDnnConvolution},
+ * {@link OneDnnBatchNorm}) instead of libnd4j's {@code conv2d} ops and ND4J-op batch norm: on ND4J's CPU backend, when the bytedeco {@code dnnl} preset loads, unless
  * {@code -Dsparktransfer.onednn=false}. Decided once per JVM and logged; every failure to load falls back to
  * libnd4j's ops, which is also the path on nd4j-cuda (cuDNN) and in the GPU jar (built without the preset).
  *
@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 public final class OneDnn {
     private static final Logger LOG = LoggerFactory.getLogger(OneDnn.class);
 
-    /** System property: {@code false} keeps every convolution on libnd4j's ops. */
+    /** System property: {@code false} keeps every convolution and batch norm on libnd4j's / ND4J's ops. */
     public static final String PROPERTY = "sparktransfer.onednn";
 
     private static volatile Boolean available;
@@ -27,7 +27,7 @@ public final class OneDnn {
     private OneDnn() {
     }
 
-    /** Whether convolutions of data type {@code type} go through oneDNN 3.3 in this JVM. */
+    /** Whether convolutions and batch norms of data type {@code type} go through oneDNN 3.3 in this JVM. */
     static boolean usable(DataType type) {
         Boolean forced = OVERRIDE.get();
         return type == DataType.FLOAT && available() && (forced == null || forced);
@@ -62,20 +62,21 @@ public final class OneDnn {
 
     private static boolean probe() {
         if ("false".equalsIgnoreCase(System.getProperty(PROPERTY, "true"))) {
-            LOG.info("oneDNN 3 convolutions off (-D{}=false): libnd4j's conv2d ops", PROPERTY);
+            LOG.info("oneDNN 3 off (-D{}=false): convolutions and batch norms on libnd4j's / ND4J's ops", PROPERTY);
             return false;
         }
         String backend = String.valueOf(Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend"));
         if (!backend.equalsIgnoreCase("CPU")) {
-            LOG.info("ND4J backend {}: convolutions stay on libnd4j's ops (cuDNN)", backend);
+            LOG.info("ND4J backend {}: convolutions and batch norms stay on libnd4j's ops (cuDNN)", backend);
             return false;
         }
         try {
             String version = OneDnnRuntime.version();
-            LOG.info("Convolutions run on oneDNN {} (bytedeco dnnl preset); -D{}=false for libnd4j's ops", version, PROPERTY);
+            LOG.info("Convolutions and batch norms run on oneDNN {} (bytedeco dnnl preset); -D{}=false for libnd4j's ops",
+                    version, PROPERTY);
             return true;
         } catch (Throwable t) { // NoClassDefFoundError (GPU jar), UnsatisfiedLinkError (no natives for this platform)
-            LOG.warn("oneDNN 3 is not usable here ({}); convolutions stay on libnd4j's ops", t.toString());
+            LOG.warn("oneDNN 3 is not usable here ({}); convolutions and batch norms stay on libnd4j's ops", t.toString());
             return false;
         }
     }
