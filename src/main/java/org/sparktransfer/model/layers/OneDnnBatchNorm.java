@@ -16,7 +16,9 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_use_shift;
 import static org.sparktransfer.model.layers.OneDnnRuntime.desc;
 import static org.sparktransfer.model.layers.OneDnnRuntime.ptr;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.batch_normalization_backward;
@@ -61,12 +63,12 @@ final class OneDnnBatchNorm {
      * {@code mean} and {@code var} (biased). x and y [n, h, w, c] c-ordered; gamma, beta, mean, var [c] dense.
      */
     void forwardTraining(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var, INDArray y) {
-        run(plan(x, true).fwd, x, gamma, beta, mean, var, y);
+        plan(x, true).fwd.run(x, gamma, beta, mean, var, y);
     }
 
     /** The same map with given statistics (the running averages): inference and frozen layers. */
     void forwardInference(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var, INDArray y) {
-        run(plan(x, false).fwd, x, gamma, beta, mean, var, y);
+        plan(x, false).fwd.run(x, gamma, beta, mean, var, y);
     }
 
     /**
@@ -75,32 +77,7 @@ final class OneDnnBatchNorm {
      */
     void backward(INDArray x, INDArray dy, INDArray gamma, INDArray mean, INDArray var,
                   INDArray dx, INDArray dGamma, INDArray dBeta) {
-        Plan p = plan(x, true);
-        Backward b = p.backward();
-        b.src.set_data_handle(ptr(x));
-        b.diffDst.set_data_handle(ptr(dy));
-        b.scale.set_data_handle(ptr(gamma));
-        b.mean.set_data_handle(ptr(mean));
-        b.var.set_data_handle(ptr(var));
-        b.diffSrc.set_data_handle(ptr(dx));
-        b.diffScale.set_data_handle(ptr(dGamma));
-        b.diffShift.set_data_handle(ptr(dBeta));
-        stream s = OneDnnRuntime.stream();
-        b.primitive.execute(s, b.args);
-        s._wait();
-    }
-
-    private static void run(Forward f, INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var,
-                            INDArray y) {
-        f.src.set_data_handle(ptr(x));
-        f.dst.set_data_handle(ptr(y));
-        f.scale.set_data_handle(ptr(gamma));
-        f.shift.set_data_handle(ptr(beta));
-        f.mean.set_data_handle(ptr(mean));
-        f.var.set_data_handle(ptr(var));
-        stream s = OneDnnRuntime.stream();
-        f.primitive.execute(s, f.args);
-        s._wait();
+        plan(x, true).backward().run(x, dy, gamma, mean, var, dx, dGamma, dBeta);
     }
 
     private Plan plan(INDArray x, boolean training) {
@@ -111,72 +88,68 @@ final class OneDnnBatchNorm {
         return plans.computeIfAbsent(key, k -> new Plan(x.size(0), x.size(3), x.size(1), x.size(2), training));
     }
 
-    /** The forward primitive and its memory objects; they get their buffers per call. */
-    private static final class Forward {
-        final batch_normalization_forward.primitive_desc pd;
-        final primitive primitive;
-        final memory src, dst, scale, shift, mean, var;
-        final IntMemoryMap args = new IntMemoryMap();
+    /**
+     * A primitive with one memory object per argument, declared in the order {@link #run} takes its arrays; the
+     * memory objects get the arrays' buffers per call.
+     */
+    private static final class Call {
+        private final primitive primitive;
+        private final IntMemoryMap args = new IntMemoryMap();
+        private final List<memory> order = new ArrayList<>();
 
-        Forward(memory.desc data, memory.desc channels, float eps, boolean training) {
-            int flags = dnnl_use_scale | dnnl_use_shift | (training ? 0 : dnnl_use_global_stats);
-            pd = new batch_normalization_forward.primitive_desc(OneDnnRuntime.ENGINE,
-                    (training ? dnnl.prop_kind.forward_training : dnnl.prop_kind.forward_inference).value,
-                    data, data, eps, flags);
-            primitive = new batch_normalization_forward(pd);
-            src = bind(args, DNNL_ARG_SRC, data);
-            dst = bind(args, DNNL_ARG_DST, data);
-            scale = bind(args, DNNL_ARG_SCALE, channels);
-            shift = bind(args, DNNL_ARG_SHIFT, channels);
-            // Outputs in training, inputs with the running statistics.
-            mean = bind(args, DNNL_ARG_MEAN, channels);
-            var = bind(args, DNNL_ARG_VARIANCE, channels);
+        Call(primitive primitive) {
+            this.primitive = primitive;
         }
-    }
 
-    /** The backward primitive (data, scale and shift gradients) and its memory objects. */
-    private static final class Backward {
-        final primitive primitive;
-        final memory src, diffDst, scale, mean, var, diffSrc, diffScale, diffShift;
-        final IntMemoryMap args = new IntMemoryMap();
-
-        Backward(memory.desc data, memory.desc channels, float eps, batch_normalization_forward.primitive_desc hint) {
-            batch_normalization_backward.primitive_desc pd = new batch_normalization_backward.primitive_desc(
-                    OneDnnRuntime.ENGINE, dnnl.prop_kind.backward.value, data, data, data, eps,
-                    dnnl_use_scale | dnnl_use_shift, hint);
-            primitive = new batch_normalization_backward(pd);
-            src = bind(args, DNNL_ARG_SRC, data);
-            diffDst = bind(args, DNNL_ARG_DIFF_DST, data);
-            scale = bind(args, DNNL_ARG_SCALE, channels);
-            mean = bind(args, DNNL_ARG_MEAN, channels);
-            var = bind(args, DNNL_ARG_VARIANCE, channels);
-            diffSrc = bind(args, DNNL_ARG_DIFF_SRC, data);
-            diffScale = bind(args, DNNL_ARG_DIFF_SCALE, channels);
-            diffShift = bind(args, DNNL_ARG_DIFF_SHIFT, channels);
+        Call arg(int arg, memory.desc d) {
+            memory m = new memory(d, OneDnnRuntime.ENGINE, (Pointer) null);
+            args.put(arg, m);
+            order.add(m);
+            return this;
         }
-    }
 
-    /** A memory object without a buffer (set per call), registered in {@code args} as {@code arg}. */
-    private static memory bind(IntMemoryMap args, int arg, memory.desc d) {
-        memory m = new memory(d, OneDnnRuntime.ENGINE, (Pointer) null);
-        args.put(arg, m);
-        return m;
+        void run(INDArray... arrays) {
+            if (arrays.length != order.size()) {
+                throw new IllegalArgumentException(order.size() + " arrays expected, got " + arrays.length);
+            }
+            for (int i = 0; i < arrays.length; i++) {
+                order.get(i).set_data_handle(ptr(arrays[i]));
+            }
+            stream s = OneDnnRuntime.stream();
+            primitive.execute(s, args);
+            s._wait();
+        }
     }
 
     private final class Plan {
         final memory.desc data, channels;
-        final Forward fwd;
-        private Backward bwd;
+        final batch_normalization_forward.primitive_desc fwdPd;
+        /** (x, gamma, beta, mean, var, y); mean and var are outputs in training, inputs otherwise. */
+        final Call fwd;
+        /** (x, dy, gamma, mean, var, dx, dGamma, dBeta), built on first use. */
+        private Call bwd;
 
         Plan(long n, long c, long h, long w, boolean training) {
             data = desc(memory.format_tag.nhwc, n, c, h, w);
             channels = desc(memory.format_tag.a, c);
-            fwd = new Forward(data, channels, eps, training);
+            int flags = dnnl_use_scale | dnnl_use_shift | (training ? 0 : dnnl_use_global_stats);
+            fwdPd = new batch_normalization_forward.primitive_desc(OneDnnRuntime.ENGINE,
+                    (training ? dnnl.prop_kind.forward_training : dnnl.prop_kind.forward_inference).value,
+                    data, data, eps, flags);
+            fwd = new Call(new batch_normalization_forward(fwdPd))
+                    .arg(DNNL_ARG_SRC, data).arg(DNNL_ARG_SCALE, channels).arg(DNNL_ARG_SHIFT, channels)
+                    .arg(DNNL_ARG_MEAN, channels).arg(DNNL_ARG_VARIANCE, channels).arg(DNNL_ARG_DST, data);
         }
 
-        Backward backward() {
+        Call backward() {
             if (bwd == null) {
-                bwd = new Backward(data, channels, eps, fwd.pd);
+                batch_normalization_backward.primitive_desc pd = new batch_normalization_backward.primitive_desc(
+                        OneDnnRuntime.ENGINE, dnnl.prop_kind.backward.value, data, data, data, eps,
+                        dnnl_use_scale | dnnl_use_shift, fwdPd);
+                bwd = new Call(new batch_normalization_backward(pd))
+                        .arg(DNNL_ARG_SRC, data).arg(DNNL_ARG_DIFF_DST, data).arg(DNNL_ARG_SCALE, channels)
+                        .arg(DNNL_ARG_MEAN, channels).arg(DNNL_ARG_VARIANCE, channels).arg(DNNL_ARG_DIFF_SRC, data)
+                        .arg(DNNL_ARG_DIFF_SCALE, channels).arg(DNNL_ARG_DIFF_SHIFT, channels);
             }
             return bwd;
         }
