@@ -20,6 +20,7 @@ import org.sparktransfer.data.ParallelEvalDecoder;
 import org.sparktransfer.data.RejectCause;
 import org.sparktransfer.data.image.Preprocessing;
 import org.sparktransfer.runtime.NativeRuntime;
+import org.sparktransfer.runtime.TaskWorkspaces;
 
 /**
  * Listed images ({@link ImageColumns#LISTED}) to {@link PredictionColumns#OUTCOME} rows in one pass:
@@ -154,6 +155,7 @@ public final class CheckAndScore implements FlatMapFunction<Iterator<Row>, Row> 
             int crop = preprocessing.cropSize();
             long t = System.nanoTime();
             if (net == null) {
+                TaskWorkspaces.releaseAtTaskEnd();
                 net = ModelCache.borrow(modelDir, conf.value());
                 modelNanos = System.nanoTime() - t;
                 t = System.nanoTime();

@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.sparktransfer.data.Iterators;
 import org.sparktransfer.data.TensorBatch;
 import org.sparktransfer.data.TensorBatcher;
+import org.sparktransfer.runtime.TaskWorkspaces;
 
 /**
  * Runs a partition of image rows through this JVM's copy of a model batch by batch, handing each
@@ -35,6 +36,7 @@ public final class ModelBatches {
             sources.add(r);
             return r;
         }));
+        TaskWorkspaces.releaseAtTaskEnd();
         ComputationGraph net = ModelCache.borrow(modelDir, conf);
         List<Row> out = new ArrayList<>();
         try {

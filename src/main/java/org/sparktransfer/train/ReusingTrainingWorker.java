@@ -10,6 +10,7 @@ import org.deeplearning4j.spark.api.WorkerConfiguration;
 import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingWorker;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +45,18 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
         setupSeconds = (System.nanoTime() - roundStart) / 1e9;
         startIteration = lease.training().getIterationCount();
         return lease.training();
+    }
+
+    /**
+     * Fits on the network's own thread ({@link TrainerThread}), where its workspaces stay between rounds.
+     * dl4j-spark's DataSet overload converts and calls this one.
+     */
+    @Override
+    public ParameterAveragingTrainingResult processMinibatch(MultiDataSet minibatch, ComputationGraph network, boolean isLast) {
+        if (lease == null || lease.training() != network) {
+            return super.processMinibatch(minibatch, network, isLast);
+        }
+        return lease.trainer().call(() -> super.processMinibatch(minibatch, network, isLast));
     }
 
     @Override

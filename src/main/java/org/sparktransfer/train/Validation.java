@@ -17,6 +17,7 @@ import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.sparktransfer.runtime.TaskWorkspaces;
 
 /**
  * Validation in one distributed pass: accuracy, per-class recall and the mean cross-entropy from
@@ -64,6 +65,7 @@ final class Validation {
                 if (!it.hasNext()) {
                     return Collections.<Result>emptyIterator();
                 }
+                TaskWorkspaces.releaseAtTaskEnd();
                 ComputationGraph restored = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(model.value()), false);
                 // Scored as PredictJob scores: batch norms folded into the convolutions (same outputs, faster).
                 ComputationGraph copy = BatchNormFolding.applies(restored) ? BatchNormFolding.fold(restored) : restored;

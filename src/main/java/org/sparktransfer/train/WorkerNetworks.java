@@ -28,7 +28,8 @@ import org.sparktransfer.model.UpdaterSettings;
  * norm and another for its ReLU. The copy is kept with the network and brought to the broadcast each round.
  */
 final class WorkerNetworks {
-    private record Entry(String structure, String exact, ComputationGraph network, FrozenPrefixFolding folding) {}
+    private record Entry(String structure, String exact, ComputationGraph network, FrozenPrefixFolding folding,
+                         TrainerThread trainer) {}
 
     /** {@code -Dsparktransfer.foldFrozen=false}: train the frozen prefix with its batch norms as built. */
     static final boolean FOLD_FROZEN = Boolean.parseBoolean(System.getProperty("sparktransfer.foldFrozen", "true"));
@@ -48,6 +49,7 @@ final class WorkerNetworks {
             Entry e = it.next();
             if (!e.structure().equals(structure)) {
                 it.remove();
+                e.trainer().shutdown();
             } else if (IDLE.removeFirstOccurrence(e)) {
                 ComputationGraph net = e.network();
                 if (!e.exact().equals(exact)) {
@@ -65,7 +67,7 @@ final class WorkerNetworks {
                     FOLDED.incrementAndGet();
                 }
                 REUSED.incrementAndGet();
-                return new Lease(structure, exact, net, e.folding());
+                return new Lease(structure, exact, net, e.folding(), e.trainer());
             }
         }
         // As dl4j-spark's worker does: its own configuration copy and parameter arrays.
@@ -79,7 +81,7 @@ final class WorkerNetworks {
             folding = FrozenPrefixFolding.of(net);
             FOLDED.incrementAndGet();
         }
-        return new Lease(structure, exact, net, folding);
+        return new Lease(structure, exact, net, folding, new TrainerThread());
     }
 
     /** How many rounds in this JVM have trained a reused network (for tests). */
@@ -94,7 +96,9 @@ final class WorkerNetworks {
 
     /** Drops the kept networks (their memory goes with the next garbage collection). */
     static void clear() {
-        IDLE.clear();
+        for (Entry e; (e = IDLE.poll()) != null; ) {
+            e.trainer().shutdown();
+        }
     }
 
     private static ComputationGraphConfiguration withoutCounters(ComputationGraphConfiguration conf) {
@@ -120,9 +124,11 @@ final class WorkerNetworks {
     /**
      * A network used by one round; {@link #release} makes it available to the next. {@code network} holds the
      * broadcast's layout (what the round returns); {@link #training} is the graph to fit: the same one, or the
-     * copy with the frozen prefix's batch norms folded ({@link FrozenPrefixFolding}).
+     * copy with the frozen prefix's batch norms folded ({@link FrozenPrefixFolding}). Its steps run on
+     * {@link #trainer}, the network's own thread, round after round.
      */
-    record Lease(String structure, String exact, ComputationGraph network, FrozenPrefixFolding folding) {
+    record Lease(String structure, String exact, ComputationGraph network, FrozenPrefixFolding folding,
+                 TrainerThread trainer) {
         ComputationGraph training() {
             return folding == null ? network : folding.training();
         }
@@ -135,7 +141,7 @@ final class WorkerNetworks {
         }
 
         void release() {
-            IDLE.addFirst(new Entry(structure, exact, network, folding));
+            IDLE.addFirst(new Entry(structure, exact, network, folding, trainer));
         }
     }
 }

@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.TrainingHook;
 import org.deeplearning4j.spark.api.Repartition;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
@@ -24,6 +29,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
@@ -62,8 +68,16 @@ class ReusingTrainingMasterTest {
             fresh.setLearningRate(lr);
             reusing.setLearningRate(lr);
             fresh = fit(fresh, builder(epoch).build(), data);
-            reusing = fit(reusing, new ReusingTrainingMaster(builder(epoch)), data);
+            ReusingTrainingMaster master = new ReusingTrainingMaster(builder(epoch));
+            master.addHook(new StepThreads());
+            reusing = fit(reusing, master, data);
         }
+        // Each kept network took all its steps on its own thread (TrainerThread), whatever task thread ran its round.
+        assertEquals(2, StepThreads.BY_NETWORK.size(), StepThreads.BY_NETWORK.toString());
+        StepThreads.BY_NETWORK.values().forEach(threads -> {
+            assertEquals(1, threads.size(), threads.toString());
+            assertTrue(threads.iterator().next().startsWith("sparktransfer-trainer-"), threads.toString());
+        });
         // Every round but the very first reuses the networks, also after the learning rate changed: 2 workers x 5 rounds.
         assertEquals(10, WorkerNetworks.reused() - reusedBefore);
         assertEquals(fresh.params(), reusing.params());
@@ -96,6 +110,37 @@ class ReusingTrainingMasterTest {
         assertTrue(params < 1e-9, "parameters " + params);
         assertTrue(state < 1e-9, "updater state " + state);
         assertTrue(a.amaxNumber().doubleValue() > 0);
+    }
+
+    /** Records the threads each network's steps ran on (local mode: the workers share this JVM). */
+    static final class StepThreads implements TrainingHook {
+        private static final long serialVersionUID = 1L;
+        static final Map<Integer, Set<String>> BY_NETWORK = new ConcurrentHashMap<>();
+
+        private static void record(Model model) {
+            BY_NETWORK.computeIfAbsent(System.identityHashCode(model), k -> ConcurrentHashMap.newKeySet())
+                    .add(Thread.currentThread().getName());
+        }
+
+        @Override
+        public void preUpdate(org.nd4j.linalg.dataset.api.DataSet minibatch, Model model) {
+            record(model);
+        }
+
+        @Override
+        public void postUpdate(org.nd4j.linalg.dataset.api.DataSet minibatch, Model model) {
+            record(model);
+        }
+
+        @Override
+        public void preUpdate(MultiDataSet minibatch, Model model) {
+            record(model);
+        }
+
+        @Override
+        public void postUpdate(MultiDataSet minibatch, Model model) {
+            record(model);
+        }
     }
 
     private static ComputationGraph fit(ComputationGraph net, ParameterAveragingTrainingMaster master, JavaRDD<DataSet> data) {
