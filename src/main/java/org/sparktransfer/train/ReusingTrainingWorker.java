@@ -53,7 +53,7 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
      */
     @Override
     public ParameterAveragingTrainingResult processMinibatch(MultiDataSet minibatch, ComputationGraph network, boolean isLast) {
-        if (lease == null || lease.training() != network) {
+        if (lease == null || lease.training() != network || !TrainerThread.enabled()) {
             return super.processMinibatch(minibatch, network, isLast);
         }
         return lease.trainer().call(() -> super.processMinibatch(minibatch, network, isLast));

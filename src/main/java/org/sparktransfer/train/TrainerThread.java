@@ -22,10 +22,16 @@ import org.sparktransfer.runtime.TaskWorkspaces;
  */
 final class TrainerThread {
     static final long IDLE_SECONDS = 300;
+    /** System property; {@code false} trains on the task threads (for comparisons). Read at every step. */
+    static final String PROPERTY = "sparktransfer.trainerThread";
     private static final AtomicInteger IDS = new AtomicInteger();
     private static final AtomicLong STEPS = new AtomicLong();
     private final ThreadPoolExecutor executor;
     private volatile Thread thread;
+
+    static boolean enabled() {
+        return !"false".equalsIgnoreCase(System.getProperty(PROPERTY));
+    }
 
     TrainerThread() {
         this(IDLE_SECONDS, TimeUnit.SECONDS);
