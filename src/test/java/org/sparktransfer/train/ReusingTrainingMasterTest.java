@@ -1,6 +1,7 @@
 package org.sparktransfer.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -8,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -25,6 +27,8 @@ import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -33,6 +37,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.sparktransfer.io.DataSetFiles;
 import org.sparktransfer.model.FreezePolicy;
 import org.sparktransfer.model.ResNetArch;
 import org.sparktransfer.model.ResNetFactory;
@@ -62,6 +67,7 @@ class ReusingTrainingMasterTest {
         ComputationGraph reusing = fresh.clone();
         JavaRDD<DataSet> data = data();
         long reusedBefore = WorkerNetworks.reused();
+        StepThreads.BY_NETWORK.clear();
         // Two fits of 2 workers x 3 rounds each, the learning rate changed in between as TrainingLoop does per epoch.
         for (int epoch = 0; epoch < 2; epoch++) {
             double lr = epoch == 0 ? 0.1 : 0.05;
@@ -84,6 +90,43 @@ class ReusingTrainingMasterTest {
         assertEquals(fresh.getUpdater().getStateViewArray(), reusing.getUpdater().getStateViewArray());
         assertEquals(fresh.getConfiguration().getIterationCount(), reusing.getConfiguration().getIterationCount());
         assertTrue(fresh.getConfiguration().getIterationCount() > 0);
+    }
+
+    /**
+     * TrainJob's path: minibatch files through {@code fitPaths}, where dl4j-spark's worker steps with DataSets (the
+     * test above goes through MultiDataSets). Same result as dl4j-spark's workers, steps on the networks' own threads.
+     */
+    @Test
+    @Timeout(value = 10, unit = TimeUnit.MINUTES) // a step routed to a busy trainer thread would wait forever
+    void exportedMinibatchesTrainOnTheNetworksOwnThreadsToo(@TempDir java.nio.file.Path dir) {
+        ComputationGraph fresh = network();
+        ComputationGraph reusing = fresh.clone();
+        MinibatchExport export = MinibatchExport.write(jsc, data(), new org.apache.hadoop.fs.Path(dir.toUri()), "paths");
+        StepThreads.BY_NETWORK.clear();
+        try {
+            for (int epoch = 0; epoch < 2; epoch++) {
+                fresh = fitPaths(fresh, builder(epoch).build(), export);
+                ReusingTrainingMaster master = new ReusingTrainingMaster(builder(epoch));
+                master.addHook(new StepThreads());
+                reusing = fitPaths(reusing, master, export);
+            }
+        } finally {
+            export.delete();
+        }
+        assertFalse(StepThreads.BY_NETWORK.isEmpty());
+        StepThreads.BY_NETWORK.values().forEach(threads -> {
+            assertEquals(1, threads.size(), threads.toString());
+            assertTrue(threads.iterator().next().startsWith("sparktransfer-trainer-"), threads.toString());
+        });
+        assertEquals(fresh.params(), reusing.params());
+        assertEquals(fresh.getUpdater().getStateViewArray(), reusing.getUpdater().getStateViewArray());
+    }
+
+    private static ComputationGraph fitPaths(ComputationGraph net, ParameterAveragingTrainingMaster master,
+                                             MinibatchExport export) {
+        SparkComputationGraph spark = new SparkComputationGraph(jsc, net, master);
+        spark.fitPaths(export.paths(), new DataSetFiles.Loader());
+        return spark.getNetwork();
     }
 
     /**
