@@ -2,7 +2,6 @@ package org.sparktransfer.runtime;
 
 import org.apache.spark.TaskContext;
 import org.apache.spark.util.TaskCompletionListener;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -36,14 +35,5 @@ public final class TaskWorkspaces {
     /** Destroys the calling thread's workspaces (none may be open), returning their memory. */
     public static void release() {
         Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
-    }
-
-    /** Bytes the calling thread's workspaces hold. */
-    public static long bytes() {
-        long total = 0;
-        for (MemoryWorkspace w : Nd4j.getWorkspaceManager().getAllWorkspacesForCurrentThread()) {
-            total += w.getCurrentSize();
-        }
-        return total;
     }
 }

@@ -6,7 +6,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.sparktransfer.runtime.TaskWorkspaces;
 
 /**
@@ -25,7 +24,6 @@ final class TrainerThread {
     /** System property; {@code false} trains on the task threads (for comparisons). Read at every step. */
     static final String PROPERTY = "sparktransfer.trainerThread";
     private static final AtomicInteger IDS = new AtomicInteger();
-    private static final AtomicLong STEPS = new AtomicLong();
     private final ThreadPoolExecutor executor;
     private volatile Thread thread;
 
@@ -69,9 +67,7 @@ final class TrainerThread {
             }
         }
         try {
-            T result = executor.submit(work).get();
-            STEPS.incrementAndGet();
-            return result;
+            return executor.submit(work).get();
         } catch (InterruptedException e) {
             // The task was killed; the step in progress finishes on its own and the network is not returned.
             Thread.currentThread().interrupt();
@@ -91,10 +87,5 @@ final class TrainerThread {
     /** Lets the thread end (after its queued work); for networks that are dropped. */
     void shutdown() {
         executor.shutdown();
-    }
-
-    /** Calls run on trainer threads in this JVM (for tests). */
-    static long steps() {
-        return STEPS.get();
     }
 }
