@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.Map;
 
 import org.deeplearning4j.nn.api.Layer;
@@ -85,6 +86,10 @@ class FrozenPrefixFoldingTest {
         assertTrue(FrozenPrefixFolding.applies(full));
         FrozenPrefixFolding folding = FrozenPrefixFolding.of(full);
         ComputationGraph training = folding.training();
+        long trainable = Arrays.stream(reference.getLayers()).filter(l -> !(l instanceof FrozenLayer))
+                .mapToLong(Layer::numParams).sum();
+        assertEquals(trainable, training.params().length(), "the parameter vector holds the trainable parameters only");
+        assertEquals(trainable, training.getGradientsViewArray().length());
         assertNull(training.getVertex("bn1"));
         assertNull(training.getVertex("relu"), "stem ReLU fused into conv1");
         assertNull(training.getVertex("layer1.0.bn1"));

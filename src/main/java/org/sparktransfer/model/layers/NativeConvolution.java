@@ -3,15 +3,20 @@ package org.sparktransfer.model.layers;
 import java.util.Collection;
 
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
+import org.deeplearning4j.nn.params.EmptyParamInitializer;
 import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A 2-D convolution (no activation) whose forward and backward passes are the libnd4j ops {@code conv2d} and
@@ -37,6 +42,16 @@ public class NativeConvolution extends ConvolutionLayer {
      * ResNet-18 fine-tuning step. Backprop then hands DL4J no epsilon for the input (as for a frozen layer).
      */
     private boolean inputGradient = true;
+
+    /**
+     * Whether the layer holds its weights and bias itself instead of in the network's parameter vector. For a
+     * frozen convolution only (inside a {@code FrozenLayer}): DL4J's optimizer passes over the whole parameter and
+     * gradient vectors on every step (step, division by the batch size, regularisation), frozen parameters
+     * included; with the frozen prefix's weights outside the vector it passes over the trainable ones only.
+     * The network then neither updates, averages nor saves these weights: whoever builds it writes them
+     * ({@code FrozenPrefixFolding}).
+     */
+    private boolean constantWeights;
 
     /** For JSON deserialisation. */
     public NativeConvolution() {
@@ -78,11 +93,33 @@ public class NativeConvolution extends ConvolutionLayer {
         this.inputGradient = inputGradient;
     }
 
+    public boolean isConstantWeights() {
+        return constantWeights;
+    }
+
+    public void setConstantWeights(boolean constantWeights) {
+        this.constantWeights = constantWeights;
+    }
+
+    @Override
+    public ParamInitializer initializer() {
+        return constantWeights ? EmptyParamInitializer.getInstance() : super.initializer();
+    }
+
     @Override
     public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
                              INDArray layerParamsView, boolean initializeParams, DataType networkDataType) {
-        return LayerWiring.wire(new NativeConvolutionImpl(conf, networkDataType), initializer(), conf, listeners, layerIndex,
-                layerParamsView, initializeParams);
+        NativeConvolutionImpl impl = new NativeConvolutionImpl(conf, networkDataType);
+        Layer layer = LayerWiring.wire(impl, initializer(), conf, listeners, layerIndex, layerParamsView,
+                initializeParams);
+        if (constantWeights) {
+            ConvolutionParamInitializer own = ConvolutionParamInitializer.getInstance();
+            try (MemoryWorkspace outside = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                INDArray storage = Nd4j.create(networkDataType, 1, own.numParams(conf));
+                impl.holdConstantWeights(own.init(conf, storage, initializeParams));
+            }
+        }
+        return layer;
     }
 
     @Override
@@ -113,11 +150,12 @@ public class NativeConvolution extends ConvolutionLayer {
     @Override
     public boolean equals(Object o) {
         return super.equals(o) && o instanceof NativeConvolution n && n.outputFormat == outputFormat
-                && n.inputGradient == inputGradient;
+                && n.inputGradient == inputGradient && n.constantWeights == constantWeights;
     }
 
     @Override
     public int hashCode() {
-        return 31 * (31 * super.hashCode() + outputFormat.hashCode()) + Boolean.hashCode(inputGradient);
+        return 31 * (31 * (31 * super.hashCode() + outputFormat.hashCode()) + Boolean.hashCode(inputGradient))
+                + Boolean.hashCode(constantWeights);
     }
 }

@@ -29,6 +29,8 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
     private OneDnnConvolution oneDnn;
     private boolean oneDnnDecided;
     private boolean weightsFixed;
+    /** {@code W} and {@code b} when {@link NativeConvolution#isConstantWeights()}; null when they are parameters. */
+    private java.util.Map<String, INDArray> constantWeights;
 
     public NativeConvolutionImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -77,6 +79,20 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
                 c.fixWeights();
             }
         }
+    }
+
+    /** The layer's own weights and bias, outside the network's parameter vector (see {@link NativeConvolution}). */
+    void holdConstantWeights(java.util.Map<String, INDArray> weights) {
+        constantWeights = java.util.Map.copyOf(weights);
+    }
+
+    /**
+     * The parameter, or with constant weights the layer's own {@code W} / {@code b}: what the passes read, and what
+     * the folding code writes into (followed by {@link #fixWeights()}).
+     */
+    @Override
+    public INDArray getParam(String key) {
+        return constantWeights != null ? constantWeights.get(key) : super.getParam(key);
     }
 
     @Override
@@ -193,6 +209,9 @@ public class NativeConvolutionImpl extends ConvolutionLayer {
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
         if (fusedRelu()) {
             throw new UnsupportedOperationException(layerId() + ": a convolution with fused ReLU is inference-only");
+        }
+        if (constantWeights != null) {
+            throw new UnsupportedOperationException(layerId() + ": constant weights are for frozen layers (no backprop)");
         }
         assertInputSet(true);
         INDArray x = opInput(mgr, ArrayType.BP_WORKING_MEM);
