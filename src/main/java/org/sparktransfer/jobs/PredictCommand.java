@@ -2,15 +2,14 @@ package org.sparktransfer.jobs;
 
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
-import java.util.List;
 import java.util.Map;
 import org.sparktransfer.config.PredictConfig;
 import org.sparktransfer.data.ImageSource;
 import org.sparktransfer.inference.PredictPipeline;
 import org.sparktransfer.io.SparkSessions;
 import org.sparktransfer.runtime.ExecutorWarmup;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "PredictJob", sortOptions = false, versionProvider = ProjectVersion.class,
@@ -19,20 +18,12 @@ import picocli.CommandLine.Option;
         footer = "%nRerunning the same --run-date/--run-id replaces exactly that partition of every table.")
 public final class PredictCommand extends JobCommand {
 
-    static final class Input {
-        @Option(names = "--images", paramLabel = "URI", description = "Folder of images (searched recursively).")
-        String images;
-
-        @Option(names = "--manifest", paramLabel = "URI", description = "CSV (with header) or Parquet manifest with path[,label].")
-        String manifest;
-    }
-
     @Option(names = "--model", required = true, paramLabel = "URI",
             description = "Model artifact directory (TrainJob's <run>/model, or the run directory, or ImportModel's output).")
     String model;
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    Input input;
+    @Mixin
+    ImageInputOptions input;
 
     @Option(names = "--output", required = true, paramLabel = "URI", description = "Base directory of the output tables.")
     String output;
@@ -55,13 +46,6 @@ public final class PredictCommand extends JobCommand {
     @Option(names = "--batch-size", defaultValue = "32", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--max-pixels", defaultValue = "89478485", description = "Decompression-bomb guard (default: ${DEFAULT-VALUE}).")
-    long maxPixels;
-
-    @Option(names = "--extensions", defaultValue = "jpg,jpeg,png,bmp,gif,tif,tiff", split = ",",
-            description = "Image file extensions read from a folder (default: ${DEFAULT-VALUE}).")
-    List<String> extensions;
-
     @Option(names = "--skip-scored", description = "Skip images this model already scored in earlier runs.")
     boolean skipScored;
 
@@ -77,9 +61,7 @@ public final class PredictCommand extends JobCommand {
 
     @Override
     protected void validate() {
-        ImageSource source = input.images != null
-                ? ImageSource.folder(input.images, extensions)
-                : ImageSource.manifest(input.manifest);
+        ImageSource source = input.imageSource();
         LocalDate date;
         try {
             date = runDate == null ? LocalDate.now() : LocalDate.parse(runDate);
@@ -87,7 +69,7 @@ public final class PredictCommand extends JobCommand {
             throw new UsageException("--run-date must be YYYY-MM-DD, got '" + runDate + "'");
         }
         try {
-            config = new PredictConfig(model, source, output, labels, date, runId, topK, batchSize, maxPixels,
+            config = new PredictConfig(model, source, output, labels, date, runId, topK, batchSize, input.maxPixels,
                     skipScored, imageSize, expectClasses);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

@@ -20,8 +20,8 @@ import org.sparktransfer.train.InitialNetwork;
 import org.sparktransfer.train.LearningRateSchedule;
 import org.sparktransfer.train.OptimizerKind;
 import org.sparktransfer.train.TrainPipeline;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "TrainJob", mixinStandardHelpOptions = false, sortOptions = false,
@@ -30,18 +30,8 @@ import picocli.CommandLine.Option;
         footer = "%nSpark settings (master, executors, memory) come from spark-submit.")
 public final class TrainCommand extends JobCommand {
 
-    static final class Input {
-        @Option(names = "--images", paramLabel = "URI",
-                description = "ImageFolder root: <root>/<class>/.../<image> on file://, hdfs:// or s3a://.")
-        String images;
-
-        @Option(names = "--manifest", paramLabel = "URI",
-                description = "CSV (with header) or Parquet manifest with path,label[,split] columns.")
-        String manifest;
-    }
-
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    Input input;
+    @Mixin
+    ImageInputOptions input;
 
     @Option(names = "--output", required = true, paramLabel = "URI",
             description = "Base directory of training runs; the run is written to <output>/<run-name>.")
@@ -146,13 +136,6 @@ public final class TrainCommand extends JobCommand {
             description = "Fail when more than this share of images is rejected (default: ${DEFAULT-VALUE}).")
     double maxRejectFraction;
 
-    @Option(names = "--max-pixels", defaultValue = "89478485", description = "Decompression-bomb guard: most pixels per image (default: ${DEFAULT-VALUE}).")
-    long maxPixels;
-
-    @Option(names = "--extensions", defaultValue = "jpg,jpeg,png,bmp,gif,tif,tiff", split = ",",
-            description = "Image file extensions read from a folder (default: ${DEFAULT-VALUE}).")
-    List<String> extensions;
-
     @Option(names = "--early-stopping-patience", defaultValue = "0",
             description = "Stop after this many epochs without a better validation metric; 0 = off (default: ${DEFAULT-VALUE}).")
     int patience;
@@ -189,9 +172,7 @@ public final class TrainCommand extends JobCommand {
         }
         String name = runName != null ? runName
                 : a.cliName() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        ImageSource source = input.images != null
-                ? ImageSource.folder(input.images, extensions)
-                : ImageSource.manifest(input.manifest);
+        ImageSource source = input.imageSource();
         try {
             require(cropScale.size() == 2, "--crop-scale takes MIN,MAX, got " + cropScale);
             Preprocessing pre = Preprocessing.builder().resizeSize(resizeSize).cropSize(imageSize)
@@ -200,7 +181,7 @@ public final class TrainCommand extends JobCommand {
                     repartition, repartitionStrategy, rddApproach, storageLevel, averageUpdaters, exportDir);
             LearningRateSchedule lr = new LearningRateSchedule(schedule, learningRate, warmupEpochs, epochs, stepEpochs, gamma);
             config = new TrainConfig(source, output, name, a, weights, f, pre, epochs, optimizer, momentum,
-                    weightDecay, lr, tm, validationFraction, seed, maxRejectFraction, maxPixels, patience, stoppingMetric, classWeights, cacheFeatures, resume);
+                    weightDecay, lr, tm, validationFraction, seed, maxRejectFraction, input.maxPixels, patience, stoppingMetric, classWeights, cacheFeatures, resume);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
