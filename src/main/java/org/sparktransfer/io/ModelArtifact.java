@@ -10,7 +10,8 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.sparktransfer.data.ClassIndex;
 
 /**
- * A model directory: {@code network.zip} (DL4J ModelSerializer, with updater state),
+ * A model directory: {@code network.zip} (DL4J ModelSerializer's format, with updater state; written by
+ * {@link NetworkZip}, uncompressed),
  * {@code manifest.json} and {@code classes.txt}. It is written under a staging name and renamed
  * into place, and the manifest is the last file written, so a directory without a manifest is
  * never mistaken for a model.
@@ -52,7 +53,7 @@ public final class ModelArtifact {
         Path staging = storage.stagingSibling(dir);
         storage.mkdirs(staging);
         try (OutputStream out = storage.create(new Path(staging, NETWORK))) {
-            ModelSerializer.writeModel(network, out, withUpdater);
+            NetworkZip.write(network, out, withUpdater);
         }
         for (Map.Entry<String, String> f : extraFiles.entrySet()) {
             storage.writeString(new Path(staging, f.getKey()), f.getValue());

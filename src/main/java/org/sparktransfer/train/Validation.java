@@ -13,6 +13,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.sparktransfer.model.BatchNormFolding;
 import org.deeplearning4j.util.ModelSerializer;
+import org.sparktransfer.io.NetworkZip;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -92,7 +93,7 @@ final class Validation {
     private static byte[] serialize(ComputationGraph net) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ModelSerializer.writeModel(net, out, false);
+            NetworkZip.write(net, out, false);
             return out.toByteArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

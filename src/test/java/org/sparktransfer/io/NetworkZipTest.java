@@ -1,0 +1,92 @@
+package org.sparktransfer.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.sparktransfer.model.ResNetArch;
+import org.sparktransfer.model.ResNetFactory;
+
+/** NetworkZip writes what ModelSerializer reads back exactly, in ModelSerializer's layout, uncompressed. */
+class NetworkZipTest {
+
+    private static ComputationGraph trained;
+
+    @BeforeAll
+    static void trainOneStep() {
+        trained = ResNetFactory.build(ResNetArch.RESNET18, 3, 32, 7, new Nesterovs(0.01, 0.9));
+        Nd4j.getRandom().setSeed(7);
+        DataSet batch = new DataSet(Nd4j.randn(DataType.FLOAT, 2, 3, 32, 32), Nd4j.eye(3).getRows(0, 2).castTo(DataType.FLOAT));
+        trained.fit(batch);
+        assertNotEquals(0.0, trained.getUpdater().getStateViewArray().amaxNumber().doubleValue(), "momentum after a step");
+    }
+
+    private static byte[] ours(boolean withUpdater) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        NetworkZip.write(trained, out, withUpdater);
+        out.write(42); // left open for the caller
+        byte[] b = out.toByteArray();
+        return java.util.Arrays.copyOf(b, b.length - 1);
+    }
+
+    /** Entry name to {uncompressed size, compressed size} (read through the stream, as any zip reader may). */
+    private static Map<String, long[]> entries(byte[] zip) throws IOException {
+        Map<String, long[]> e = new LinkedHashMap<>();
+        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
+            for (ZipEntry z; (z = in.getNextEntry()) != null; ) {
+                long n = in.transferTo(java.io.OutputStream.nullOutputStream());
+                e.put(z.getName(), new long[] {n, z.getCompressedSize()});
+            }
+        }
+        return e;
+    }
+
+    @Test
+    void modelSerializerRestoresTheNetworkAndItsUpdaterStateExactly() throws IOException {
+        ComputationGraph back = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(ours(true)), true);
+        assertEquals(trained.getConfiguration().toJson(), back.getConfiguration().toJson());
+        assertEquals(trained.params(), back.params());
+        assertEquals(trained.getUpdater().getStateViewArray(), back.getUpdater().getStateViewArray());
+        Nd4j.getRandom().setSeed(3);
+        var x = Nd4j.randn(DataType.FLOAT, 2, 3, 32, 32);
+        assertEquals(trained.outputSingle(false, x), back.outputSingle(false, x));
+    }
+
+    @Test
+    void sameEntriesAsModelSerializerButStored() throws IOException {
+        ByteArrayOutputStream theirs = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(trained, theirs, true);
+        Map<String, long[]> expected = entries(theirs.toByteArray());
+        Map<String, long[]> actual = entries(ours(true));
+        assertEquals(expected.keySet(), actual.keySet());
+        expected.forEach((name, sizes) -> assertEquals(sizes[0], actual.get(name)[0], "uncompressed size of " + name));
+        long[] coefficients = actual.get(ModelSerializer.COEFFICIENTS_BIN);
+        assertTrue(coefficients[1] >= coefficients[0], "coefficients stored, not deflated: " + coefficients[1] + " bytes for "
+                + coefficients[0]);
+        assertTrue(expected.get(ModelSerializer.COEFFICIENTS_BIN)[1] < coefficients[0], "ModelSerializer deflates them");
+    }
+
+    @Test
+    void withoutTheUpdaterThereIsNoUpdaterEntry() throws IOException {
+        byte[] zip = ours(false);
+        assertFalse(entries(zip).containsKey(ModelSerializer.UPDATER_BIN));
+        ComputationGraph back = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), false);
+        assertEquals(trained.params(), back.params());
+    }
+}
