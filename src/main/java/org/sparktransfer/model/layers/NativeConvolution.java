@@ -48,8 +48,9 @@ public class NativeConvolution extends ConvolutionLayer {
      * frozen convolution only (inside a {@code FrozenLayer}): DL4J's optimizer passes over the whole parameter and
      * gradient vectors on every step (step, division by the batch size, regularisation), frozen parameters
      * included; with the frozen prefix's weights outside the vector it passes over the trainable ones only.
-     * The network then neither updates, averages nor saves these weights: whoever builds it writes them
-     * ({@code FrozenPrefixFolding}).
+     * The network then neither updates, averages nor saves these weights, and its {@code clone()} or a saved copy
+     * starts without them: whoever builds it writes them ({@code FrozenPrefixFolding.pull}); such a network is a
+     * worker's private training copy, never a model to save.
      */
     private boolean constantWeights;
 
