@@ -2,6 +2,7 @@ package org.sparktransfer.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,8 @@ import java.util.Arrays;
 import java.util.Map;
 
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.layers.FrozenLayer;
@@ -21,6 +24,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Nesterovs;
+import org.sparktransfer.model.layers.NativeConvolution;
 
 /**
  * Training the graph with its frozen prefix folded is training the graph as built: after the same steps from
@@ -145,6 +149,26 @@ class FrozenPrefixFoldingTest {
         }
         assertTrue(state < tolerance, "updater state: " + state);
         assertEquals(reference.getConfiguration().getIterationCount(), full.getConfiguration().getIterationCount());
+    }
+
+    @Test
+    void theFoldedConvolutionsHoldTheirWeightsOutsideTheParameterVector() {
+        ComputationGraph full = frozenGraph(ResNetArch.RESNET18, FreezePolicy.LAYER2, DataType.FLOAT);
+        ComputationGraph training = FrozenPrefixFolding.of(full).training();
+        Layer conv1 = training.getLayer("conv1");
+        assertTrue(conv1 instanceof FrozenLayer);
+        assertEquals(0, conv1.numParams(), "no parameters in the network's vector");
+        assertTrue(conv1.paramTable().isEmpty());
+        // The folded weights are there all the same: W scaled by the batch norm, its shift as the bias.
+        assertEquals(full.getLayer("conv1").getParam("W").shapeInfoToString(), conv1.getParam("W").shapeInfoToString());
+        assertNotEquals(0.0, conv1.getParam("b").amaxNumber().doubleValue());
+        // The setting survives the configuration's JSON form (what a worker's copy is built from is the same class).
+        ComputationGraphConfiguration conf = training.getConfiguration();
+        ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
+        assertEquals(conf.getVertices().get("conv1"), back.getVertices().get("conv1"));
+        LayerVertex vertex = (LayerVertex) back.getVertices().get("conv1");
+        var frozen = (org.deeplearning4j.nn.conf.layers.misc.FrozenLayer) vertex.getLayerConf().getLayer();
+        assertTrue(((NativeConvolution) frozen.getLayer()).isConstantWeights());
     }
 
     @Test
