@@ -42,7 +42,9 @@ import org.sparktransfer.runtime.RoundMemory;
  * {@code images_per_second}: training images over the seconds of the whole fit of an epoch, which includes
  * decoding, augmentation, dl4j-spark's export and repartitioning and every averaging round (validation and
  * the checkpoint are excluded; the benchmark runs without validation data). The first epoch pays the JIT
- * and native warm-up as the model-only row's two discarded steps do, so later epochs are compared.
+ * and native warm-up as the model-only row's warm-up steps do, so later epochs are compared. The model-only row
+ * runs right before and right after each job and the job is compared with their mean: on a shared VM the machine's
+ * speed drifts within minutes, and the two rates show by how much it did.
  * PredictJob's rate is its summary's {@code images_per_second}: scored images over the scoring stage
  * (listing is done, decoding, preprocessing, the model load and the forward passes are in it).
  *
@@ -179,37 +181,37 @@ public final class JobThroughputBenchmark {
             String run = o.arch.cliName() + "-" + size + "-" + System.currentTimeMillis();
             Path runs = work.resolve("runs");
             if (o.train) {
-                CpuSteal s0 = CpuSteal.now();
-                double model = models.runChild(LayerImpl.defaultImpl(), o.arch, size,
-                        o.freeze.equals("backbone") ? "featextract" : "finetune").imgPerS();
-                String modelSteal = CpuSteal.since(s0);
+                String mode = o.freeze.equals("backbone") ? "featextract" : "finetune";
+                ModelRate before = ModelRate.measure(models, o.arch, size, mode);
                 CpuSteal s1 = CpuSteal.now();
                 ChildResult t = runJob(o, "train", trainArgs(o, trainImages, runs, run, size, o.epochs, o.trainBatch),
                         runs.resolve(run).resolve("history"));
-                double job = t.laterEpochsRate();
+                String jobSteal = CpuSteal.since(s1);
+                ModelRate after = ModelRate.measure(models, o.arch, size, mode);
                 table.add(row(String.format(Locale.ROOT, "TrainJob %s %d px, batch %d, freeze %s, epochs 2-%d", o.arch.cliName(),
-                        size, o.trainBatch, o.freeze, o.epochs), model, job, modelSteal, CpuSteal.since(s1)));
+                        size, o.trainBatch, o.freeze, o.epochs), before, after, t.laterEpochsRate(), jobSteal));
                 System.out.println(t.describe());
             } else if (o.predict) {
                 // Scoring speed does not depend on the weights' values: skip training.
                 untrainedModel(o.arch, size, runs.resolve(run).resolve("model"));
             }
             if (o.predict) {
-                CpuSteal s0 = CpuSteal.now();
-                double model = models.runChild(LayerImpl.defaultImpl(), o.arch, size, "infer").imgPerS();
-                String modelSteal = CpuSteal.since(s0);
+                ModelRate before = ModelRate.measure(models, o.arch, size, "infer");
                 CpuSteal s1 = CpuSteal.now();
                 ChildResult p = runJob(o, "predict", List.of("--model", runs.resolve(run).toString(),
                         "--images", predictImages.toString(), "--output", work.resolve("predictions-" + run).toString(),
                         "--batch-size", String.valueOf(o.inferBatch)), work.resolve("predictions-" + run).resolve("summary"));
+                String jobSteal = CpuSteal.since(s1);
+                ModelRate after = ModelRate.measure(models, o.arch, size, "infer");
                 table.add(row(String.format(Locale.ROOT, "PredictJob %s %d px, batch %d", o.arch.cliName(), size, o.inferBatch),
-                        model, p.rates.get(0), modelSteal, CpuSteal.since(s1)));
+                        before, after, p.rates.get(0), jobSteal));
                 System.out.println(p.describe());
             }
         }
         System.out.println();
         // Steal: CPU time the hypervisor gave other guests while each side ran; compare ratios only where both are low.
-        System.out.println("| job | model-only img/s | job img/s | job / model-only | target | CPU steal, model-only / job |");
+        System.out.println("| job | model-only img/s, before / after the job | job img/s | job / mean model-only | target "
+                + "| CPU steal, model-only before / after / job |");
         System.out.println("|---|---|---|---|---|---|");
         table.forEach(System.out::println);
     }
@@ -228,9 +230,19 @@ public final class JobThroughputBenchmark {
         System.out.println("  wrote an untrained " + arch.cliName() + " " + size + " px model to " + dir + " (--no-train)");
     }
 
-    static String row(String job, double model, double jobRate, String modelSteal, String jobSteal) {
-        return String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | >= 0.85 | %s / %s |", job, model, jobRate, jobRate / model,
-                modelSteal, jobSteal);
+    /** A model-only row's rate and the CPU steal while it ran. */
+    record ModelRate(double imgPerS, String steal) {
+        static ModelRate measure(ResNetBenchmark.Driver models, ResNetArch arch, int size, String mode) throws Exception {
+            CpuSteal s = CpuSteal.now();
+            double rate = models.runChild(LayerImpl.defaultImpl(), arch, size, mode).imgPerS();
+            return new ModelRate(rate, CpuSteal.since(s));
+        }
+    }
+
+    static String row(String job, ModelRate before, ModelRate after, double jobRate, String jobSteal) {
+        double mean = (before.imgPerS() + after.imgPerS()) / 2;
+        return String.format(Locale.ROOT, "| %s | %.2f / %.2f | %.2f | %.2f | >= 0.85 | %s / %s / %s |", job,
+                before.imgPerS(), after.imgPerS(), jobRate, jobRate / mean, before.steal(), after.steal(), jobSteal);
     }
 
     static ResNetBenchmark.Driver modelOnly(Opts o) throws Exception {
