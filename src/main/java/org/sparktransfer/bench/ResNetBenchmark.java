@@ -183,7 +183,7 @@ public final class ResNetBenchmark {
         }
 
         void run() throws Exception {
-            System.out.printf(Locale.ROOT, "ResNet benchmark: threads=%d repeats=%d warm-up DL4J >= %.0f s, PyTorch 2 steps rounds=%d infer-batch=%d "
+            System.out.printf(Locale.ROOT, "ResNet benchmark: threads=%d repeats=%d warm-up=DL4J >= %.0f s, PyTorch 2 steps; rounds=%d infer-batch=%d "
                             + "train-batch=%d cpus=%d backend=%s malloc=%s%n", o.threads, o.repeats, o.warmupSeconds, o.rounds,
                     o.inferBatch, o.trainBatch,
                     Runtime.getRuntime().availableProcessors(), cpuName(),

@@ -44,7 +44,7 @@ public final class NetworkZip {
                 Nd4j.write(params, data);
                 data.flush();
             }
-            INDArray state = withUpdater && net.getUpdater() != null ? net.getUpdater().getStateViewArray() : null;
+            INDArray state = withUpdater ? net.getUpdater().getStateViewArray() : null;
             if (state != null && state.length() > 0) {
                 zip.putNextEntry(new ZipEntry(ModelSerializer.UPDATER_BIN));
                 Nd4j.write(state, data);

@@ -6,35 +6,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.TaskContext;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.TaskCompletionListener;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
 import org.nd4j.linalg.factory.Nd4j;
-import org.sparktransfer.testing.LocalSpark;
+import org.sparktransfer.testing.LocalSparkPerClass;
 
 /** A task's workspaces are gone from its thread once the task has ended, on real (local) Spark. */
 class TaskWorkspacesTest {
-    static LocalSpark local;
-    static JavaSparkContext jsc;
+    @RegisterExtension
+    static final LocalSparkPerClass SPARK = new LocalSparkPerClass();
     /** Per partition: whether the task's thread still had its workspace after the task's release ran. */
     static final Map<Integer, Boolean> LEFT = new ConcurrentHashMap<>();
-
-    @BeforeAll
-    static void start() {
-        local = LocalSpark.start();
-        jsc = JavaSparkContext.fromSparkContext(local.spark().sparkContext());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (local != null) {
-            local.close();
-        }
-    }
 
     @Test
     void aTaskThatAsksReleasesItsThreadsWorkspacesWhenItEnds() {
@@ -48,7 +33,7 @@ class TaskWorkspacesTest {
 
     private static Map<Integer, Boolean> workspacesLeftAfterTasks(boolean release) {
         LEFT.clear();
-        jsc.parallelize(List.of(1, 2), 2).foreachPartition(it -> {
+        SPARK.jsc().parallelize(List.of(1, 2), 2).foreachPartition(it -> {
             TaskContext task = TaskContext.get();
             int partition = task.partitionId();
             // Registered first, so Spark runs it last (listeners run in reverse order): after the release.

@@ -12,7 +12,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -24,9 +23,8 @@ import org.deeplearning4j.spark.api.TrainingHook;
 import org.deeplearning4j.spark.api.Repartition;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.activations.Activation;
@@ -41,25 +39,12 @@ import org.sparktransfer.io.DataSetFiles;
 import org.sparktransfer.model.FreezePolicy;
 import org.sparktransfer.model.ResNetArch;
 import org.sparktransfer.model.ResNetFactory;
-import org.sparktransfer.testing.LocalSpark;
+import org.sparktransfer.testing.LocalSparkPerClass;
 
 /** Workers that reuse their JVM's network between rounds average to exactly what dl4j-spark's own workers do. */
 class ReusingTrainingMasterTest {
-    static LocalSpark local;
-    static JavaSparkContext jsc;
-
-    @BeforeAll
-    static void start() {
-        local = LocalSpark.start();
-        jsc = JavaSparkContext.fromSparkContext(local.spark().sparkContext());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (local != null) {
-            local.close();
-        }
-    }
+    @RegisterExtension
+    static final LocalSparkPerClass SPARK = new LocalSparkPerClass();
 
     @Test
     void reusedNetworksGiveTheParametersAndUpdaterStateOfFreshOnes() {
@@ -101,7 +86,7 @@ class ReusingTrainingMasterTest {
     void exportedMinibatchesTrainOnTheNetworksOwnThreadsToo(@TempDir java.nio.file.Path dir) {
         ComputationGraph fresh = network();
         ComputationGraph reusing = fresh.clone();
-        MinibatchExport export = MinibatchExport.write(jsc, data(), new org.apache.hadoop.fs.Path(dir.toUri()), "paths");
+        MinibatchExport export = MinibatchExport.write(SPARK.jsc(), data(), new org.apache.hadoop.fs.Path(dir.toUri()), "paths");
         StepThreads.BY_NETWORK.clear();
         try {
             for (int epoch = 0; epoch < 2; epoch++) {
@@ -124,7 +109,7 @@ class ReusingTrainingMasterTest {
 
     private static ComputationGraph fitPaths(ComputationGraph net, ParameterAveragingTrainingMaster master,
                                              MinibatchExport export) {
-        SparkComputationGraph spark = new SparkComputationGraph(jsc, net, master);
+        SparkComputationGraph spark = new SparkComputationGraph(SPARK.jsc(), net, master);
         spark.fitPaths(export.paths(), new DataSetFiles.Loader());
         return spark.getNetwork();
     }
@@ -187,7 +172,7 @@ class ReusingTrainingMasterTest {
     }
 
     private static ComputationGraph fit(ComputationGraph net, ParameterAveragingTrainingMaster master, JavaRDD<DataSet> data) {
-        SparkComputationGraph spark = new SparkComputationGraph(jsc, net, master);
+        SparkComputationGraph spark = new SparkComputationGraph(SPARK.jsc(), net, master);
         spark.fit(data);
         return spark.getNetwork();
     }
@@ -238,6 +223,6 @@ class ReusingTrainingMasterTest {
             }
             batches.add(new DataSet(features.get(), labels));
         }
-        return jsc.parallelize(batches, 2);
+        return SPARK.jsc().parallelize(batches, 2);
     }
 }
