@@ -20,12 +20,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.batch_normalization_backward;
 import org.bytedeco.dnnl.batch_normalization_forward;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive;
-import org.bytedeco.dnnl.stream;
+import org.bytedeco.dnnl.primitive_desc_base;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -42,7 +41,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Variance: oneDNN's is the biased one (divided by N*H*W), as the ND4J-op path and PyTorch normalise with; the
  * caller turns it into the unbiased estimate for the running average. A layer instance is used by one thread at a
- * time (as DL4J's layers are).
+ * time (as DL4J's layers are); the scratchpad is the executing thread's ({@link OneDnnPrimitive}).
  */
 final class OneDnnBatchNorm {
     private final float eps;
@@ -93,17 +92,16 @@ final class OneDnnBatchNorm {
      * memory objects get the arrays' buffers per call.
      */
     private static final class Call {
-        private final primitive primitive;
-        private final IntMemoryMap args = new IntMemoryMap();
+        private final OneDnnPrimitive primitive;
         private final List<memory> order = new ArrayList<>();
 
-        Call(primitive primitive) {
-            this.primitive = primitive;
+        Call(primitive_desc_base pd, primitive primitive) {
+            this.primitive = new OneDnnPrimitive(pd, primitive);
         }
 
         Call arg(int arg, memory.desc d) {
             memory m = new memory(d, OneDnnRuntime.ENGINE, (Pointer) null);
-            args.put(arg, m);
+            primitive.arg(arg, m);
             order.add(m);
             return this;
         }
@@ -115,9 +113,7 @@ final class OneDnnBatchNorm {
             for (int i = 0; i < arrays.length; i++) {
                 order.get(i).set_data_handle(ptr(arrays[i]));
             }
-            stream s = OneDnnRuntime.stream();
-            primitive.execute(s, args);
-            s._wait();
+            primitive.run();
         }
     }
 
@@ -135,8 +131,8 @@ final class OneDnnBatchNorm {
             int flags = dnnl_use_scale | dnnl_use_shift | (training ? 0 : dnnl_use_global_stats);
             fwdPd = new batch_normalization_forward.primitive_desc(OneDnnRuntime.ENGINE,
                     (training ? dnnl.prop_kind.forward_training : dnnl.prop_kind.forward_inference).value,
-                    data, data, eps, flags);
-            fwd = new Call(new batch_normalization_forward(fwdPd))
+                    data, data, eps, flags, OneDnnPrimitive.attr(), false);
+            fwd = new Call(fwdPd, new batch_normalization_forward(fwdPd))
                     .arg(DNNL_ARG_SRC, data).arg(DNNL_ARG_SCALE, channels).arg(DNNL_ARG_SHIFT, channels)
                     .arg(DNNL_ARG_MEAN, channels).arg(DNNL_ARG_VARIANCE, channels).arg(DNNL_ARG_DST, data);
         }
@@ -145,8 +141,8 @@ final class OneDnnBatchNorm {
             if (bwd == null) {
                 batch_normalization_backward.primitive_desc pd = new batch_normalization_backward.primitive_desc(
                         OneDnnRuntime.ENGINE, dnnl.prop_kind.backward.value, data, data, data, eps,
-                        dnnl_use_scale | dnnl_use_shift, fwdPd);
-                bwd = new Call(new batch_normalization_backward(pd))
+                        dnnl_use_scale | dnnl_use_shift, fwdPd, OneDnnPrimitive.attr(), false);
+                bwd = new Call(pd, new batch_normalization_backward(pd))
                         .arg(DNNL_ARG_SRC, data).arg(DNNL_ARG_DIFF_DST, data).arg(DNNL_ARG_SCALE, channels)
                         .arg(DNNL_ARG_MEAN, channels).arg(DNNL_ARG_VARIANCE, channels).arg(DNNL_ARG_DIFF_SRC, data)
                         .arg(DNNL_ARG_DIFF_SCALE, channels).arg(DNNL_ARG_DIFF_SHIFT, channels);

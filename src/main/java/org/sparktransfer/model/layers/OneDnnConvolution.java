@@ -13,17 +13,13 @@ import static org.sparktransfer.model.layers.OneDnnRuntime.ptr;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.convolution_backward_data;
 import org.bytedeco.dnnl.convolution_backward_weights;
 import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.post_ops;
-import org.bytedeco.dnnl.primitive;
 import org.bytedeco.dnnl.primitive_attr;
-import org.bytedeco.dnnl.reorder;
-import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -42,7 +38,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   <li>oneDNN 3.3's kernels, which on AVX-512 are 20-25% faster on ResNet's small maps than 2.3's
  *       (ResNet-18 forward at 112 px, batch 16: 89 against 120 ms of convolution).</li>
  * </ul>
- * A layer instance is used by one thread at a time (as DL4J's layers are); the stream is per thread.
+ * A layer instance is used by one thread at a time (as DL4J's layers are), not always the same one: the stream and
+ * the scratchpad are the executing thread's ({@link OneDnnPrimitive}).
  */
 final class OneDnnConvolution {
 
@@ -91,7 +88,6 @@ final class OneDnnConvolution {
      */
     void forward(INDArray x, INDArray w, INDArray b, INDArray y, boolean training) {
         Plan p = plan(x, w, training ? Pass.TRAIN : Pass.INFER);
-        stream s = OneDnnRuntime.stream();
         p.src.set_data_handle(ptr(x));
         p.dst.set_data_handle(ptr(y));
         if (bias) {
@@ -100,12 +96,11 @@ final class OneDnnConvolution {
         if (!(p.weightsReady && cacheWeights && !training)) {
             p.weightsUser.set_data_handle(ptr(w));
             if (p.weightsReorder != null) {
-                p.weightsReorder.execute(s, p.weightsUser, p.weights);
+                p.weightsReorder.run();
             }
             p.weightsReady = true;
         }
-        p.primitive.execute(s, p.args);
-        s._wait();
+        p.forward.run();
     }
 
     /**
@@ -114,30 +109,28 @@ final class OneDnnConvolution {
     void backward(INDArray x, INDArray w, INDArray dy, INDArray dx, INDArray dW, INDArray dB) {
         Plan p = plan(x, w, Pass.TRAIN);
         p.backward();
-        stream s = OneDnnRuntime.stream();
         p.src.set_data_handle(ptr(x));
         p.diffDst.set_data_handle(ptr(dy));
         p.bwDiffWeightsUser.set_data_handle(ptr(dW));
         if (bias) {
             p.bwDiffBias.set_data_handle(ptr(dB));
         }
-        p.bwWeights.execute(s, p.bwArgs);
+        p.bwWeights.run();
         if (p.bwDiffWeightsReorder != null) {
-            p.bwDiffWeightsReorder.execute(s, p.bwDiffWeights, p.bwDiffWeightsUser);
+            p.bwDiffWeightsReorder.run();
         }
         if (dx != null) {
             // Weights the forward pass reordered into the same layout are used as they are.
             if (!(p.bdWeightsReused && p.weightsReady)) {
                 p.weightsUser.set_data_handle(ptr(w));
-                reorder r = p.bdWeightsReused ? p.weightsReorder : p.bdWeightsReorder;
+                OneDnnPrimitive r = p.bdWeightsReused ? p.weightsReorder : p.bdWeightsReorder;
                 if (r != null) {
-                    r.execute(s, p.weightsUser, p.bdWeights);
+                    r.run();
                 }
             }
             p.bdDiffSrc.set_data_handle(ptr(dx));
-            p.bwData.execute(s, p.bdArgs);
+            p.bwData.run();
         }
-        s._wait();
     }
 
     private enum Pass { INFER, TRAIN }
@@ -161,21 +154,18 @@ final class OneDnnConvolution {
         final memory.desc srcDesc, dstDesc, weightsUserDesc, biasDesc;
         final LongPointer strides, padding;
         final convolution_forward.primitive_desc fwd;
-        final primitive primitive;
+        final OneDnnPrimitive forward;
         final memory src, dst, biasMem, weightsUser, weights;
-        final reorder weightsReorder;
-        final IntMemoryMap args = new IntMemoryMap();
+        final OneDnnPrimitive weightsReorder;
         boolean weightsReady;
 
         // Backward, built on first use.
-        primitive bwWeights, bwData;
+        OneDnnPrimitive bwWeights, bwData;
         memory diffDst, bwDiffWeights, bwDiffWeightsUser, bwDiffBias;
-        reorder bwDiffWeightsReorder;
-        IntMemoryMap bwArgs;
+        OneDnnPrimitive bwDiffWeightsReorder;
         memory bdWeights, bdDiffSrc;
-        reorder bdWeightsReorder;
+        OneDnnPrimitive bdWeightsReorder;
         boolean bdWeightsReused;
-        IntMemoryMap bdArgs;
 
         Plan(long n, long ic, long h, long wd, long oc, Pass pass) {
             this.ic = ic;
@@ -189,7 +179,7 @@ final class OneDnnConvolution {
             biasDesc = bias ? desc(memory.format_tag.a, oc) : new memory.desc();
             strides = new LongPointer(sh, sw);
             padding = new LongPointer(ph, pw);
-            primitive_attr attr = new primitive_attr();
+            primitive_attr attr = OneDnnPrimitive.attr();
             if (relu && pass == Pass.INFER) {
                 post_ops ops = new post_ops();
                 ops.append_eltwise(dnnl.algorithm.eltwise_relu, 0f, 0f);
@@ -199,7 +189,6 @@ final class OneDnnConvolution {
                     pass == Pass.INFER ? dnnl.prop_kind.forward_inference : dnnl.prop_kind.forward_training,
                     dnnl.algorithm.convolution_direct, srcDesc, desc(memory.format_tag.any, oc, ic, kh, kw), biasDesc,
                     dstDesc, strides, padding, padding, attr, false);
-            primitive = new convolution_forward(fwd);
             src = new memory(srcDesc, e, (Pointer) null);
             dst = new memory(dstDesc, e, (Pointer) null);
             biasMem = bias ? new memory(biasDesc, e, (Pointer) null) : null;
@@ -209,13 +198,12 @@ final class OneDnnConvolution {
                 weightsReorder = null;
             } else {
                 weights = new memory(fwd.weights_desc(), e);
-                weightsReorder = new reorder(weightsUser, weights);
+                weightsReorder = OneDnnPrimitive.reorder(weightsUser, weights);
             }
-            args.put(DNNL_ARG_SRC, src);
-            args.put(DNNL_ARG_WEIGHTS, weights);
-            args.put(DNNL_ARG_DST, dst);
+            forward = new OneDnnPrimitive(fwd, new convolution_forward(fwd))
+                    .arg(DNNL_ARG_SRC, src).arg(DNNL_ARG_WEIGHTS, weights).arg(DNNL_ARG_DST, dst);
             if (biasMem != null) {
-                args.put(DNNL_ARG_BIAS, biasMem);
+                forward.arg(DNNL_ARG_BIAS, biasMem);
             }
         }
 
@@ -227,30 +215,27 @@ final class OneDnnConvolution {
             memory.desc anyWeights = desc(memory.format_tag.any, oc, ic, kh, kw);
             convolution_backward_weights.primitive_desc bw = bias
                     ? new convolution_backward_weights.primitive_desc(e, dnnl.algorithm.convolution_direct, srcDesc,
-                            anyWeights, biasDesc, dstDesc, strides, padding, padding, fwd)
+                            anyWeights, biasDesc, dstDesc, strides, padding, padding, fwd, OneDnnPrimitive.attr(), false)
                     : new convolution_backward_weights.primitive_desc(e, dnnl.algorithm.convolution_direct, srcDesc,
-                            anyWeights, dstDesc, strides, padding, padding, fwd);
-            bwWeights = new convolution_backward_weights(bw);
+                            anyWeights, dstDesc, strides, padding, padding, fwd, OneDnnPrimitive.attr(), false);
             diffDst = new memory(dstDesc, e, (Pointer) null);
             bwDiffWeightsUser = new memory(weightsUserDesc, e, (Pointer) null);
             if (bw.diff_weights_desc().equals(weightsUserDesc)) {
                 bwDiffWeights = bwDiffWeightsUser;
             } else {
                 bwDiffWeights = new memory(bw.diff_weights_desc(), e);
-                bwDiffWeightsReorder = new reorder(bwDiffWeights, bwDiffWeightsUser);
+                bwDiffWeightsReorder = OneDnnPrimitive.reorder(bwDiffWeights, bwDiffWeightsUser);
             }
-            bwArgs = new IntMemoryMap();
-            bwArgs.put(DNNL_ARG_SRC, src);
-            bwArgs.put(DNNL_ARG_DIFF_DST, diffDst);
-            bwArgs.put(DNNL_ARG_DIFF_WEIGHTS, bwDiffWeights);
+            bwWeights = new OneDnnPrimitive(bw, new convolution_backward_weights(bw))
+                    .arg(DNNL_ARG_SRC, src).arg(DNNL_ARG_DIFF_DST, diffDst).arg(DNNL_ARG_DIFF_WEIGHTS, bwDiffWeights);
             if (bias) {
                 bwDiffBias = new memory(biasDesc, e, (Pointer) null);
-                bwArgs.put(DNNL_ARG_DIFF_BIAS, bwDiffBias);
+                bwWeights.arg(DNNL_ARG_DIFF_BIAS, bwDiffBias);
             }
 
             convolution_backward_data.primitive_desc bd = new convolution_backward_data.primitive_desc(e,
-                    dnnl.algorithm.convolution_direct, srcDesc, anyWeights, dstDesc, strides, padding, padding, fwd);
-            bwData = new convolution_backward_data(bd);
+                    dnnl.algorithm.convolution_direct, srcDesc, anyWeights, dstDesc, strides, padding, padding, fwd,
+                    OneDnnPrimitive.attr(), false);
             if (bd.weights_desc().equals(weightsUserDesc)) {
                 bdWeights = weightsUser;
             } else if (bd.weights_desc().equals(fwd.weights_desc())) {
@@ -259,13 +244,11 @@ final class OneDnnConvolution {
                 bdWeightsReused = true;
             } else {
                 bdWeights = new memory(bd.weights_desc(), e);
-                bdWeightsReorder = new reorder(weightsUser, bdWeights);
+                bdWeightsReorder = OneDnnPrimitive.reorder(weightsUser, bdWeights);
             }
             bdDiffSrc = new memory(srcDesc, e, (Pointer) null);
-            bdArgs = new IntMemoryMap();
-            bdArgs.put(DNNL_ARG_DIFF_DST, diffDst);
-            bdArgs.put(DNNL_ARG_WEIGHTS, bdWeights);
-            bdArgs.put(DNNL_ARG_DIFF_SRC, bdDiffSrc);
+            bwData = new OneDnnPrimitive(bd, new convolution_backward_data(bd))
+                    .arg(DNNL_ARG_DIFF_DST, diffDst).arg(DNNL_ARG_WEIGHTS, bdWeights).arg(DNNL_ARG_DIFF_SRC, bdDiffSrc);
         }
     }
 }

@@ -9,13 +9,24 @@ import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * What the oneDNN 3.3 kernels share: the CPU engine, a stream per thread, and ND4J arrays seen as oneDNN memory.
+ * What the oneDNN 3.3 kernels share: the CPU engine, a stream and a scratchpad buffer per thread, and ND4J arrays
+ * seen as oneDNN memory.
  * Loading this class loads the preset's native libraries, so only code that runs after {@link OneDnn#available()}
  * said yes may touch it.
  */
 final class OneDnnRuntime {
     static final engine ENGINE = new engine(engine.kind.cpu, 0);
     private static final ThreadLocal<stream> STREAM = ThreadLocal.withInitial(() -> new stream(ENGINE));
+    /**
+     * The thread's scratchpad ({@link OneDnnPrimitive}): grown to the largest size a primitive run on this thread
+     * has asked for, freed with the thread (the memory object's native part goes when it is collected).
+     */
+    private static final ThreadLocal<Scratchpad> SCRATCHPAD = ThreadLocal.withInitial(Scratchpad::new);
+
+    private static final class Scratchpad {
+        memory buffer;
+        long bytes;
+    }
 
     private OneDnnRuntime() {
     }
@@ -27,6 +38,29 @@ final class OneDnnRuntime {
 
     static stream stream() {
         return STREAM.get();
+    }
+
+    /**
+     * The calling thread's scratchpad buffer, at least {@code bytes} long. Primitives run one at a time on a thread
+     * and each waits for its stream, so the previous, smaller buffer is no longer in use when a larger one replaces
+     * it.
+     */
+    static Pointer threadScratchpad(long bytes) {
+        Scratchpad s = SCRATCHPAD.get();
+        if (s.bytes < bytes) {
+            if (s.buffer != null) {
+                s.buffer.close();
+            }
+            // Allocated by oneDNN: aligned as its kernels expect.
+            s.buffer = new memory(new memory.desc(new LongPointer(new long[]{bytes}), memory.data_type.u8, memory.format_tag.a), ENGINE);
+            s.bytes = bytes;
+        }
+        return s.buffer.get_data_handle();
+    }
+
+    /** Bytes of the calling thread's scratchpad buffer (0 before its first primitive that needs one). */
+    static long threadScratchpadBytes() {
+        return SCRATCHPAD.get().bytes;
     }
 
     /** The address of a c-ordered, gap-free array's first element. */
