@@ -4,6 +4,7 @@ import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -48,13 +49,20 @@ public final class NdArrayKryoSerializer extends Serializer<INDArray> {
         if (bytes == 0) {
             return;
         }
-        ByteBuffer data = src.data().asNio().order(ByteOrder.LITTLE_ENDIAN);
-        data.position(0).limit((int) bytes);
-        byte[] chunk = new byte[(int) Math.min(CHUNK, bytes)];
-        while (data.hasRemaining()) {
-            int n = Math.min(chunk.length, data.remaining());
-            data.get(chunk, 0, n);
-            out.writeBytes(chunk, 0, n);
+        // The NIO view does not keep the array alive, and once this method is compiled a copy made above is
+        // unreachable after asNio(): without the fence a collection during the loop let ND4J free its memory
+        // (measured: corrupted bytes, and SIGSEGV on TrainJob's driver broadcasting the updater state, a view).
+        try {
+            ByteBuffer data = src.data().asNio().order(ByteOrder.LITTLE_ENDIAN);
+            data.position(0).limit((int) bytes);
+            byte[] chunk = new byte[(int) Math.min(CHUNK, bytes)];
+            while (data.hasRemaining()) {
+                int n = Math.min(chunk.length, data.remaining());
+                data.get(chunk, 0, n);
+                out.writeBytes(chunk, 0, n);
+            }
+        } finally {
+            Reference.reachabilityFence(src);
         }
     }
 
@@ -77,13 +85,17 @@ public final class NdArrayKryoSerializer extends Serializer<INDArray> {
             return Nd4j.create(dataType, shape, order);
         }
         INDArray arr = Nd4j.createUninitialized(dataType, shape, order);
-        ByteBuffer data = arr.data().asNio().order(ByteOrder.LITTLE_ENDIAN);
-        data.position(0).limit((int) (length * dataType.width()));
-        byte[] chunk = new byte[Math.min(CHUNK, data.remaining())];
-        while (data.hasRemaining()) {
-            int n = Math.min(chunk.length, data.remaining());
-            in.readBytes(chunk, 0, n);
-            data.put(chunk, 0, n);
+        try {
+            ByteBuffer data = arr.data().asNio().order(ByteOrder.LITTLE_ENDIAN);
+            data.position(0).limit((int) (length * dataType.width()));
+            byte[] chunk = new byte[Math.min(CHUNK, data.remaining())];
+            while (data.hasRemaining()) {
+                int n = Math.min(chunk.length, data.remaining());
+                in.readBytes(chunk, 0, n);
+                data.put(chunk, 0, n);
+            }
+        } finally {
+            Reference.reachabilityFence(arr); // as in write: the NIO view does not hold the array
         }
         return arr;
     }

@@ -80,6 +80,51 @@ class NdArrayKryoSerializerTest {
         assertTrue(bytes < params.length() * 4 + 64, "raw element bytes plus a short header: " + bytes);
     }
 
+    /**
+     * A view goes through a compact copy whose memory the serializer reads through a direct ByteBuffer, which does
+     * not keep the copy alive: once compiled, the copy was unreachable during the read, and a collection meanwhile
+     * let ND4J free the memory under it (TrainJob's driver died with SIGSEGV in {@code ByteBuffer.get} while
+     * broadcasting the updater state, a view). Many writes of a view while another thread allocates garbage (a
+     * young collection every few milliseconds, which frees an unreachable copy): every serialized copy must be
+     * exact. Without the fence this failed within ~250 writes.
+     */
+    @Test
+    void viewsSerializeExactlyWhileTheCollectorRuns() throws Exception {
+        INDArray whole = Nd4j.rand(DataType.FLOAT, 2, 600_000);
+        INDArray view = whole.get(NDArrayIndex.point(1), NDArrayIndex.all());
+        assertTrue(view.isView());
+        byte[] expected = null;
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread collector = new Thread(() -> {
+            long sum = 0;
+            while (!done.get()) {
+                byte[] garbage = new byte[1 << 20];
+                sum += garbage.length;
+            }
+            if (sum < 0) {
+                throw new AssertionError(); // keeps the allocations from being optimised away
+            }
+        }, "test-collector");
+        collector.setDaemon(true);
+        collector.start();
+        try {
+            for (int i = 0; i < 1200; i++) {
+                ByteBuffer b = kryo.serialize(view, ANY);
+                byte[] bytes = new byte[b.remaining()];
+                b.get(bytes);
+                if (expected == null) {
+                    expected = bytes;
+                    assertSameArray(view, (INDArray) kryo.deserialize(ByteBuffer.wrap(bytes), ANY), "first copy");
+                } else {
+                    assertArrayEquals(expected, bytes, "serialized view, write " + i);
+                }
+            }
+        } finally {
+            done.set(true);
+            collector.join();
+        }
+    }
+
     @Test
     void stringArraysAreLeftToNd4jsOwnSerializer() {
         // ND4J M2.1's own reader cannot read UTF8 arrays back ("Cannot read type: UTF8 to UTF8"); the jobs never

@@ -16,6 +16,7 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_use_shift;
 import static org.sparktransfer.model.layers.OneDnnRuntime.desc;
 import static org.sparktransfer.model.layers.OneDnnRuntime.ptr;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,6 +115,7 @@ final class OneDnnBatchNorm {
                 order.get(i).set_data_handle(ptr(arrays[i]));
             }
             primitive.run();
+            Reference.reachabilityFence(arrays); // and through it every array: raw addresses do not keep them alive
         }
     }
 

@@ -11,6 +11,7 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 import static org.sparktransfer.model.layers.OneDnnRuntime.desc;
 import static org.sparktransfer.model.layers.OneDnnRuntime.ptr;
 
+import java.lang.ref.Reference;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.dnnl.convolution_backward_data;
@@ -101,6 +102,11 @@ final class OneDnnConvolution {
             p.weightsReady = true;
         }
         p.forward.run();
+        // oneDNN read and wrote these arrays through raw addresses, which do not keep them alive (OneDnnRuntime.ptr).
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(w);
+        Reference.reachabilityFence(b);
+        Reference.reachabilityFence(y);
     }
 
     /**
@@ -131,6 +137,12 @@ final class OneDnnConvolution {
             p.bdDiffSrc.set_data_handle(ptr(dx));
             p.bwData.run();
         }
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(w);
+        Reference.reachabilityFence(dy);
+        Reference.reachabilityFence(dx);
+        Reference.reachabilityFence(dW);
+        Reference.reachabilityFence(dB);
     }
 
     private enum Pass { INFER, TRAIN }

@@ -63,7 +63,11 @@ final class OneDnnRuntime {
         return SCRATCHPAD.get().bytes;
     }
 
-    /** The address of a c-ordered, gap-free array's first element. */
+    /**
+     * The address of a c-ordered, gap-free array's first element. The pointer does not keep the array alive: a
+     * caller must keep {@code a} reachable until the primitive that uses the address has run
+     * ({@code Reference.reachabilityFence}), or a collection may let ND4J free the memory meanwhile.
+     */
     static Pointer ptr(INDArray a) {
         if (!NativeConvolutionImpl.dense(a)) {
             throw new IllegalStateException("oneDNN needs c-ordered contiguous arrays, got " + a.shapeInfoToString());
