@@ -89,4 +89,21 @@ public final class SparkHome {
         }
         return List.of(cp.split(File.pathSeparator));
     }
+
+    /**
+     * The command that runs {@code mainClass} in a new JVM as the tests run: this JVM's java, the pom's --add-opens,
+     * {@code jvmArgs}, the test class path.
+     */
+    public static List<String> testJvmCommand(List<String> jvmArgs, String mainClass) {
+        String opens = System.getProperty(JVM_OPENS_PROPERTY, "");
+        if (!opens.contains("--add-opens")) {
+            throw new IllegalStateException("system property " + JVM_OPENS_PROPERTY + " (pom.xml's jvm.opens) is not set");
+        }
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(List.of(opens.trim().split("\\s+")));
+        cmd.addAll(jvmArgs);
+        cmd.addAll(List.of("-cp", String.join(File.pathSeparator, testClassPath()), mainClass));
+        return cmd;
+    }
 }

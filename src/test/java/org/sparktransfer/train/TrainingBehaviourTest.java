@@ -139,14 +139,9 @@ class TrainingBehaviourTest {
 
     /** TrainJob's main in a new JVM with the test class path, the pom's --add-opens and local[2], as spark-submit would run it. */
     static Process startTrainJobJvm(Path log, String runName, String... extra) throws IOException {
-        String opens = System.getProperty(SparkHome.JVM_OPENS_PROPERTY, "");
-        assertTrue(opens.contains("--add-opens"), "system property " + SparkHome.JVM_OPENS_PROPERTY + " (pom.xml's jvm.opens) is set");
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(List.of(opens.trim().split("\\s+")));
-        cmd.addAll(List.of("-Xmx2g", "-Dspark.master=local[2]", "-Dspark.sql.shuffle.partitions=4",
-                "-Dspark.driver.host=127.0.0.1", "-Dspark.driver.bindAddress=127.0.0.1", "-Dspark.ui.enabled=false",
-                "-cp", String.join(java.io.File.pathSeparator, SparkHome.testClassPath()), "TrainJob"));
+        List<String> cmd = new ArrayList<>(SparkHome.testJvmCommand(List.of("-Xmx2g", "-Dspark.master=local[2]",
+                "-Dspark.sql.shuffle.partitions=4", "-Dspark.driver.host=127.0.0.1", "-Dspark.driver.bindAddress=127.0.0.1",
+                "-Dspark.ui.enabled=false"), "TrainJob"));
         cmd.addAll(trainArgs(runName, extra));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");

@@ -75,11 +75,6 @@ final class OneDnnPrimitive {
         return this;
     }
 
-    /** Bytes of scratchpad one execution needs (0: none). */
-    long scratchpadBytes() {
-        return scratchpadBytes;
-    }
-
     /** Runs the primitive on the calling thread's stream and waits for it. */
     void run() {
         stream s = OneDnnRuntime.stream();

@@ -25,6 +25,8 @@ final class OneDnnRuntime {
 
     private static final class Scratchpad {
         memory buffer;
+        /** The buffer's address, asked for once per allocation instead of on every primitive run. */
+        Pointer address;
         long bytes;
     }
 
@@ -53,9 +55,10 @@ final class OneDnnRuntime {
             }
             // Allocated by oneDNN: aligned as its kernels expect.
             s.buffer = new memory(new memory.desc(new LongPointer(new long[]{bytes}), memory.data_type.u8, memory.format_tag.a), ENGINE);
+            s.address = s.buffer.get_data_handle();
             s.bytes = bytes;
         }
-        return s.buffer.get_data_handle();
+        return s.address;
     }
 
     /** Bytes of the calling thread's scratchpad buffer (0 before its first primitive that needs one). */

@@ -3,10 +3,8 @@ package org.sparktransfer.model.layers;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -111,14 +109,8 @@ class OneDnnThreadMigrationTest {
     @ParameterizedTest(name = "ONEDNN_MAX_CPU_ISA={0}")
     @ValueSource(strings = {"SSE41", "AVX2"})
     void gemmKernelsRunOnAnotherThread(String isa, @TempDir Path tmp) throws Exception {
-        String opens = System.getProperty(SparkHome.JVM_OPENS_PROPERTY, "");
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        if (!opens.isBlank()) {
-            cmd.addAll(List.of(opens.trim().split("\\s+")));
-        }
-        cmd.addAll(List.of("-Xmx1g", "-XX:ErrorFile=" + tmp.resolve("hs_err_pid%p.log"),
-                "-cp", String.join(File.pathSeparator, SparkHome.testClassPath()), OneDnnThreadMigrationTest.class.getName()));
+        List<String> cmd = SparkHome.testJvmCommand(List.of("-Xmx1g", "-XX:ErrorFile=" + tmp.resolve("hs_err_pid%p.log")),
+                OneDnnThreadMigrationTest.class.getName());
         Path log = tmp.resolve("child.log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("ONEDNN_MAX_CPU_ISA", isa);
