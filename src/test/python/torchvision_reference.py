@@ -64,6 +64,9 @@ def generate(out):
     save("jpeg_cmyk.jpg", rgb(300, 200, 4).convert("CMYK"), quality=90)
     save("jpeg_gray.jpg", rgb(200, 150, 5).convert("L"), quality=90)
     save("jpeg_exif6.jpg", rgb(400, 300, 6), quality=90, exif=exif_bytes(6))
+    save("jpeg_422_odd.jpg", rgb(301, 203, 30), quality=80, subsampling=1)
+    save("jpeg_gray_progressive.jpg", rgb(211, 97, 31).convert("L"), quality=75, progressive=True)
+    save("jpeg_tiny.jpg", rgb(3, 2, 32), quality=90)
     save("png_rgb.png", rgb(640, 480, 7))
     arr16 = (content(257, 300, 8)[:, :, 1].astype(np.uint16) * 3)  # 0..765: PIL clips to 255
     save("png_gray16.png", Image.fromarray(arr16.astype(np.uint16), "I;16"))
