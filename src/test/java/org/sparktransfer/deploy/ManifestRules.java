@@ -41,20 +41,29 @@ final class ManifestRules {
     private final OpenApiSchema sparkApplication = OpenApiSchema.load("/spark-operator-crd/sparkapplication-v1beta2.schema.json");
     private final OpenApiSchema scheduledSparkApplication =
             OpenApiSchema.load("/spark-operator-crd/scheduledsparkapplication-v1beta2.schema.json");
-    private final List<String> java17Opens;
+    private final List<String> jobJvmFlags;
 
     ManifestRules(Path root) {
         this.root = root;
-        this.java17Opens = java17Opens(root);
+        this.jobJvmFlags = jobJvmFlags(root);
     }
 
-    /** The flags of JAVA17_OPENS in spark-submit/env.sh: the one list every launcher shares. */
-    static List<String> java17Opens(Path root) {
+    /**
+     * The flags of JAVA17_OPENS and JOB_JVM_FLAGS in spark-submit/env.sh: the lists every launcher shares, and
+     * every job JVM (driver and executors) of the templates and manifests must carry.
+     */
+    static List<String> jobJvmFlags(Path root) {
+        List<String> flags = new ArrayList<>(envFlags(root, "JAVA17_OPENS"));
+        flags.addAll(envFlags(root, "JOB_JVM_FLAGS"));
+        return flags;
+    }
+
+    private static List<String> envFlags(Path root, String variable) {
         try {
             String env = Files.readString(root.resolve("spark-submit/env.sh"));
-            Matcher m = Pattern.compile("JAVA17_OPENS=\"([^\"]*)\"", Pattern.DOTALL).matcher(env);
+            Matcher m = Pattern.compile(variable + "=\"([^\"]*)\"", Pattern.DOTALL).matcher(env);
             if (!m.find()) {
-                throw new IllegalStateException("JAVA17_OPENS not found in spark-submit/env.sh");
+                throw new IllegalStateException(variable + " not found in spark-submit/env.sh");
             }
             return Arrays.stream(m.group(1).replace("\\\n", " ").split("\\s+")).filter(s -> !s.isBlank()).toList();
         } catch (IOException e) {
@@ -203,7 +212,7 @@ final class ManifestRules {
         for (String side : List.of("driver", "executor")) {
             String key = "spark." + side + ".extraJavaOptions";
             List<String> flags = Arrays.asList(conf.getOrDefault(key, "").split("\\s+"));
-            Set<String> missing = new LinkedHashSet<>(java17Opens);
+            Set<String> missing = new LinkedHashSet<>(jobJvmFlags);
             missing.add("-Dorg.eclipse.deeplearning4j.helpers.disable=false");
             missing.removeAll(flags);
             if (!missing.isEmpty()) {

@@ -26,7 +26,7 @@ class SparkSubmitTemplatesTest {
 
     @Test
     void everyTemplateCarriesTheRequiredSettings() throws IOException {
-        List<String> opens = ManifestRules.java17Opens(ROOT);
+        List<String> opens = ManifestRules.jobJvmFlags(ROOT);
         List<String> problems = new ArrayList<>();
         List<Path> templates;
         try (Stream<Path> s = Files.list(ROOT.resolve("spark-submit/conf"))) {
