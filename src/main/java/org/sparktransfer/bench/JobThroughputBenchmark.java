@@ -67,6 +67,7 @@ public final class JobThroughputBenchmark {
         int trainBatch = 16;
         int inferBatch = 32;
         int repeats = 5;
+        int jobRuns = 1;
         int averagingFrequency = 5;
         String freeze = "none";
         String xmx = "6g";
@@ -115,6 +116,9 @@ public final class JobThroughputBenchmark {
                           --train-images 160 --predict-images 320 --epochs 3 --train-batch 16 --infer-batch 32
                           --averaging-frequency 5 --freeze none --repeats 5 (model-only timed steps) --xmx 6g
                           --no-train | --no-predict       one job only (--no-train: PredictJob scores with an untrained model)
+                          --job-runs N                    run each job N times, the model-only row before the first and
+                                                          after every run; each run against the mean of its neighbours,
+                                                          and the median ratio (the VM's speed drifts within minutes)
                           --job-arg ARG                   extra TrainJob option (repeatable), e.g. --job-arg=--rdd-approach
                           --worker-networks reuse|fresh   TrainJob workers keep their network between rounds, or
                                                           build one per round as dl4j-spark's own worker does
@@ -137,6 +141,12 @@ public final class JobThroughputBenchmark {
                 case "--train-batch" -> o.trainBatch = Integer.parseInt(v);
                 case "--infer-batch" -> o.inferBatch = Integer.parseInt(v);
                 case "--repeats" -> o.repeats = Integer.parseInt(v);
+                case "--job-runs" -> {
+                    o.jobRuns = Integer.parseInt(v);
+                    if (o.jobRuns < 1) {
+                        throw new IllegalArgumentException("--job-runs must be at least 1: " + v);
+                    }
+                }
                 case "--averaging-frequency" -> o.averagingFrequency = Integer.parseInt(v);
                 case "--freeze" -> o.freeze = v;
                 case "--xmx" -> o.xmx = v;
@@ -182,30 +192,29 @@ public final class JobThroughputBenchmark {
             Path runs = work.resolve("runs");
             if (o.train) {
                 String mode = o.freeze.equals("backbone") ? "featextract" : "finetune";
-                ModelRate before = ModelRate.measure(models, o.arch, size, mode);
-                CpuSteal s1 = CpuSteal.now();
-                ChildResult t = runJob(o, "train", trainArgs(o, trainImages, runs, run, size, o.epochs, o.trainBatch),
-                        runs.resolve(run).resolve("history"));
-                String jobSteal = CpuSteal.since(s1);
-                ModelRate after = ModelRate.measure(models, o.arch, size, mode);
-                table.add(row(String.format(Locale.ROOT, "TrainJob %s %d px, batch %d, freeze %s, epochs 2-%d", o.arch.cliName(),
-                        size, o.trainBatch, o.freeze, o.epochs), before, after, t.laterEpochsRate(), jobSteal));
-                System.out.println(t.describe());
+                table.addAll(alternating(o, models, size, mode, String.format(Locale.ROOT,
+                        "TrainJob %s %d px, batch %d, freeze %s, epochs 2-%d", o.arch.cliName(), size, o.trainBatch, o.freeze,
+                        o.epochs), k -> {
+                            String name = k == 0 ? run : run + "-run" + (k + 1);
+                            ChildResult t = runJob(o, "train", trainArgs(o, trainImages, runs, name, size, o.epochs, o.trainBatch),
+                                    runs.resolve(name).resolve("history"));
+                            System.out.println(t.describe());
+                            return t.laterEpochsRate();
+                        }));
             } else if (o.predict) {
                 // Scoring speed does not depend on the weights' values: skip training.
                 untrainedModel(o.arch, size, runs.resolve(run).resolve("model"));
             }
             if (o.predict) {
-                ModelRate before = ModelRate.measure(models, o.arch, size, "infer");
-                CpuSteal s1 = CpuSteal.now();
-                ChildResult p = runJob(o, "predict", List.of("--model", runs.resolve(run).toString(),
-                        "--images", predictImages.toString(), "--output", work.resolve("predictions-" + run).toString(),
-                        "--batch-size", String.valueOf(o.inferBatch)), work.resolve("predictions-" + run).resolve("summary"));
-                String jobSteal = CpuSteal.since(s1);
-                ModelRate after = ModelRate.measure(models, o.arch, size, "infer");
-                table.add(row(String.format(Locale.ROOT, "PredictJob %s %d px, batch %d", o.arch.cliName(), size, o.inferBatch),
-                        before, after, p.rates.get(0), jobSteal));
-                System.out.println(p.describe());
+                table.addAll(alternating(o, models, size, "infer", String.format(Locale.ROOT, "PredictJob %s %d px, batch %d",
+                        o.arch.cliName(), size, o.inferBatch), k -> {
+                            Path out = work.resolve("predictions-" + run + (k == 0 ? "" : "-run" + (k + 1)));
+                            ChildResult p = runJob(o, "predict", List.of("--model", runs.resolve(run).toString(),
+                                    "--images", predictImages.toString(), "--output", out.toString(),
+                                    "--batch-size", String.valueOf(o.inferBatch)), out.resolve("summary"));
+                            System.out.println(p.describe());
+                            return p.rates.get(0);
+                        }));
             }
         }
         System.out.println();
@@ -214,6 +223,41 @@ public final class JobThroughputBenchmark {
                 + "| CPU steal, model-only before / after / job |");
         System.out.println("|---|---|---|---|---|---|");
         table.forEach(System.out::println);
+    }
+
+    /** One run of a job child: its images per second. */
+    @FunctionalInterface
+    interface JobRun {
+        double imagesPerSecond(int run) throws Exception;
+    }
+
+    /**
+     * {@code o.jobRuns} runs of a job with the model-only row measured before the first and after every run, each
+     * run compared with the mean of the rows either side of it; with more than one run, a last row gives the median
+     * ratio. One pair of model-only rows cannot tell the job's share from the VM's drift (its speed moved by a
+     * quarter within minutes here); alternating several times can.
+     */
+    static List<String> alternating(Opts o, ResNetBenchmark.Driver models, int size, String mode, String label, JobRun job)
+            throws Exception {
+        List<String> rows = new ArrayList<>();
+        List<Double> ratios = new ArrayList<>();
+        ModelRate before = ModelRate.measure(models, o.arch, size, mode);
+        for (int k = 0; k < o.jobRuns; k++) {
+            CpuSteal s = CpuSteal.now();
+            double rate = job.imagesPerSecond(k);
+            String steal = CpuSteal.since(s);
+            ModelRate after = ModelRate.measure(models, o.arch, size, mode);
+            rows.add(row(o.jobRuns > 1 ? label + ", run " + (k + 1) : label, before, after, rate, steal));
+            ratios.add(rate / ((before.imgPerS() + after.imgPerS()) / 2));
+            before = after;
+        }
+        if (o.jobRuns > 1) {
+            List<Double> sorted = ratios.stream().sorted().toList();
+            int n = sorted.size();
+            double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+            rows.add(String.format(Locale.ROOT, "| %s, median of %d runs | | | **%.2f** | >= 0.85 | |", label, n, median));
+        }
+        return rows;
     }
 
     /** A randomly initialised artifact of the arch and size with writePhotos' four classes, as TrainJob would save it. */
