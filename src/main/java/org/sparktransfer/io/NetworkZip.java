@@ -12,12 +12,11 @@ import java.util.zip.ZipOutputStream;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Writes a network in DL4J's {@link ModelSerializer} format (a zip of {@code configuration.json},
- * {@code coefficients.bin} and {@code updaterState.bin}, the arrays in {@code Nd4j.write}'s encoding), with the
- * entries left uncompressed. {@code ModelSerializer.restoreComputationGraph} and every zip reader read it as they
+ * {@code coefficients.bin} and {@code updaterState.bin}, the arrays in {@code Nd4j.write}'s encoding, written in bulk by
+ * {@link NdArrayStreams}), with the entries left uncompressed. {@code ModelSerializer.restoreComputationGraph} and every zip reader read it as they
  * read ModelSerializer's own files.
  *
  * <p>Why not {@code ModelSerializer.writeModel}: it deflates at zlib's default level, which float32 weights barely
@@ -41,13 +40,13 @@ public final class NetworkZip {
                 zip.putNextEntry(new ZipEntry(ModelSerializer.NO_PARAMS_MARKER));
             } else {
                 zip.putNextEntry(new ZipEntry(ModelSerializer.COEFFICIENTS_BIN));
-                Nd4j.write(params, data);
+                NdArrayStreams.write(params, data);
                 data.flush();
             }
             INDArray state = withUpdater ? net.getUpdater().getStateViewArray() : null;
             if (state != null && state.length() > 0) {
                 zip.putNextEntry(new ZipEntry(ModelSerializer.UPDATER_BIN));
-                Nd4j.write(state, data);
+                NdArrayStreams.write(state, data);
                 data.flush();
             }
         }

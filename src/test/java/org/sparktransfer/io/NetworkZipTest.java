@@ -1,5 +1,6 @@
 package org.sparktransfer.io;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -80,6 +81,29 @@ class NetworkZipTest {
         assertTrue(coefficients[1] >= coefficients[0], "coefficients stored, not deflated: " + coefficients[1] + " bytes for "
                 + coefficients[0]);
         assertTrue(expected.get(ModelSerializer.COEFFICIENTS_BIN)[1] < coefficients[0], "ModelSerializer deflates them");
+    }
+
+    /** The arrays' entries hold ModelSerializer's bytes exactly (its Nd4j.write against our bulk writer). */
+    @Test
+    void entriesHoldModelSerializersBytes() throws IOException {
+        ByteArrayOutputStream theirs = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(trained, theirs, true);
+        Map<String, byte[]> expected = contents(theirs.toByteArray());
+        Map<String, byte[]> actual = contents(ours(true));
+        for (String name : new String[] {ModelSerializer.COEFFICIENTS_BIN, ModelSerializer.UPDATER_BIN}) {
+            assertTrue(expected.get(name).length > 1000, name);
+            assertArrayEquals(expected.get(name), actual.get(name), name);
+        }
+    }
+
+    private static Map<String, byte[]> contents(byte[] zip) throws IOException {
+        Map<String, byte[]> e = new LinkedHashMap<>();
+        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
+            for (ZipEntry z; (z = in.getNextEntry()) != null; ) {
+                e.put(z.getName(), in.readAllBytes());
+            }
+        }
+        return e;
     }
 
     @Test
