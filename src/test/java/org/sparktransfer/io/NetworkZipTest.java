@@ -46,6 +46,13 @@ class NetworkZipTest {
         return java.util.Arrays.copyOf(b, b.length - 1);
     }
 
+    /** The same network and updater as ModelSerializer writes them (deflated, arrays through Nd4j.write). */
+    private static byte[] modelSerializers() throws IOException {
+        ByteArrayOutputStream theirs = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(trained, theirs, true);
+        return theirs.toByteArray();
+    }
+
     /** Entry name to {uncompressed size, compressed size} (read through the stream, as any zip reader may). */
     private static Map<String, long[]> entries(byte[] zip) throws IOException {
         Map<String, long[]> e = new LinkedHashMap<>();
@@ -71,9 +78,7 @@ class NetworkZipTest {
 
     @Test
     void sameEntriesAsModelSerializerButStored() throws IOException {
-        ByteArrayOutputStream theirs = new ByteArrayOutputStream();
-        ModelSerializer.writeModel(trained, theirs, true);
-        Map<String, long[]> expected = entries(theirs.toByteArray());
+        Map<String, long[]> expected = entries(modelSerializers());
         Map<String, long[]> actual = entries(ours(true));
         assertEquals(expected.keySet(), actual.keySet());
         expected.forEach((name, sizes) -> assertEquals(sizes[0], actual.get(name)[0], "uncompressed size of " + name));
@@ -86,9 +91,7 @@ class NetworkZipTest {
     /** The arrays' entries hold ModelSerializer's bytes exactly (its Nd4j.write against our bulk writer). */
     @Test
     void entriesHoldModelSerializersBytes() throws IOException {
-        ByteArrayOutputStream theirs = new ByteArrayOutputStream();
-        ModelSerializer.writeModel(trained, theirs, true);
-        Map<String, byte[]> expected = contents(theirs.toByteArray());
+        Map<String, byte[]> expected = contents(modelSerializers());
         Map<String, byte[]> actual = contents(ours(true));
         for (String name : new String[] {ModelSerializer.COEFFICIENTS_BIN, ModelSerializer.UPDATER_BIN}) {
             assertTrue(expected.get(name).length > 1000, name);
