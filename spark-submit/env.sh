@@ -13,8 +13,8 @@ JAVA17_OPENS="--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/
 export JAVA17_OPENS
 # Every job JVM (driver, executors; the templates and manifests carry the same, checked by the tests): G1 regions
 # of 16 MB, so Spark's 4 MB broadcast blocks and Kryo chunks are ordinary young objects instead of "humongous"
-# ones (over half a region: 1-2 MB regions at 4-12 GB heaps), each of which started a concurrent marking
-# cycle: TrainJob's collector threads used 8.0 s of CPU per 70 s of training with the default, 3.0 s with it.
+# ones (half a region or more; G1 picks 2-4 MB regions at 4-12 GB heaps), each of which started a concurrent
+# marking cycle: TrainJob's collector threads used 8.0 s of CPU per 70 s of training with the default, 3.3 s with it.
 JOB_JVM_FLAGS="-XX:G1HeapRegionSize=16m"
 export JOB_JVM_FLAGS
 

@@ -192,10 +192,10 @@ public final class JobThroughputBenchmark {
             Path runs = work.resolve("runs");
             if (o.train) {
                 String mode = o.freeze.equals("backbone") ? "featextract" : "finetune";
-                table.addAll(alternating(o, models, size, mode, String.format(Locale.ROOT,
+                table.addAll(alternating(o.jobRuns, () -> ModelRate.measure(models, o.arch, size, mode), String.format(Locale.ROOT,
                         "TrainJob %s %d px, batch %d, freeze %s, epochs 2-%d", o.arch.cliName(), size, o.trainBatch, o.freeze,
                         o.epochs), k -> {
-                            String name = k == 0 ? run : run + "-run" + (k + 1);
+                            String name = run + runSuffix(k);
                             ChildResult t = runJob(o, "train", trainArgs(o, trainImages, runs, name, size, o.epochs, o.trainBatch),
                                     runs.resolve(name).resolve("history"));
                             System.out.println(t.describe());
@@ -206,9 +206,10 @@ public final class JobThroughputBenchmark {
                 untrainedModel(o.arch, size, runs.resolve(run).resolve("model"));
             }
             if (o.predict) {
-                table.addAll(alternating(o, models, size, "infer", String.format(Locale.ROOT, "PredictJob %s %d px, batch %d",
+                table.addAll(alternating(o.jobRuns, () -> ModelRate.measure(models, o.arch, size, "infer"),
+                        String.format(Locale.ROOT, "PredictJob %s %d px, batch %d",
                         o.arch.cliName(), size, o.inferBatch), k -> {
-                            Path out = work.resolve("predictions-" + run + (k == 0 ? "" : "-run" + (k + 1)));
+                            Path out = work.resolve("predictions-" + run + runSuffix(k));
                             ChildResult p = runJob(o, "predict", List.of("--model", runs.resolve(run).toString(),
                                     "--images", predictImages.toString(), "--output", out.toString(),
                                     "--batch-size", String.valueOf(o.inferBatch)), out.resolve("summary"));
@@ -231,31 +232,35 @@ public final class JobThroughputBenchmark {
         double imagesPerSecond(int run) throws Exception;
     }
 
+    /** One measurement of the model-only row the job is compared with. */
+    @FunctionalInterface
+    interface ModelMeasure {
+        ModelRate measure() throws Exception;
+    }
+
     /**
-     * {@code o.jobRuns} runs of a job with the model-only row measured before the first and after every run, each
+     * {@code runs} runs of a job with the model-only row measured before the first and after every run, each
      * run compared with the mean of the rows either side of it; with more than one run, a last row gives the median
      * ratio. One pair of model-only rows cannot tell the job's share from the VM's drift (its speed moved by a
      * quarter within minutes here); alternating several times can.
      */
-    static List<String> alternating(Opts o, ResNetBenchmark.Driver models, int size, String mode, String label, JobRun job)
-            throws Exception {
+    static List<String> alternating(int runs, ModelMeasure model, String label, JobRun job) throws Exception {
         List<String> rows = new ArrayList<>();
         List<Double> ratios = new ArrayList<>();
-        ModelRate before = ModelRate.measure(models, o.arch, size, mode);
-        for (int k = 0; k < o.jobRuns; k++) {
+        ModelRate before = model.measure();
+        for (int k = 0; k < runs; k++) {
             CpuSteal s = CpuSteal.now();
             double rate = job.imagesPerSecond(k);
             String steal = CpuSteal.since(s);
-            ModelRate after = ModelRate.measure(models, o.arch, size, mode);
-            rows.add(row(o.jobRuns > 1 ? label + ", run " + (k + 1) : label, before, after, rate, steal));
-            ratios.add(rate / ((before.imgPerS() + after.imgPerS()) / 2));
+            ModelRate after = model.measure();
+            rows.add(row(runs > 1 ? label + ", run " + (k + 1) : label, before, after, rate, steal));
+            ratios.add(ratio(before, after, rate));
             before = after;
         }
-        if (o.jobRuns > 1) {
-            List<Double> sorted = ratios.stream().sorted().toList();
-            int n = sorted.size();
-            double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-            rows.add(String.format(Locale.ROOT, "| %s, median of %d runs | | | **%.2f** | >= 0.85 | |", label, n, median));
+        if (runs > 1) {
+            double median = ResNetBenchmark.median(ratios.stream().mapToDouble(Double::doubleValue).toArray());
+            rows.add(String.format(Locale.ROOT, "| %s, median of %d runs | | | **%.2f** | >= 0.85 | |", label, ratios.size(),
+                    median));
         }
         return rows;
     }
@@ -284,9 +289,19 @@ public final class JobThroughputBenchmark {
     }
 
     static String row(String job, ModelRate before, ModelRate after, double jobRate, String jobSteal) {
-        double mean = (before.imgPerS() + after.imgPerS()) / 2;
         return String.format(Locale.ROOT, "| %s | %.2f / %.2f | %.2f | %.2f | >= 0.85 | %s / %s / %s |", job,
-                before.imgPerS(), after.imgPerS(), jobRate, jobRate / mean, before.steal(), after.steal(), jobSteal);
+                before.imgPerS(), after.imgPerS(), jobRate, ratio(before, after, jobRate), before.steal(), after.steal(),
+                jobSteal);
+    }
+
+    /** Names the outputs of a job's later runs apart from the first's. */
+    static String runSuffix(int run) {
+        return run == 0 ? "" : "-run" + (run + 1);
+    }
+
+    /** The job's rate against the mean of the model-only rows measured before and after it. */
+    static double ratio(ModelRate before, ModelRate after, double jobRate) {
+        return jobRate / ((before.imgPerS() + after.imgPerS()) / 2);
     }
 
     static ResNetBenchmark.Driver modelOnly(Opts o) throws Exception {

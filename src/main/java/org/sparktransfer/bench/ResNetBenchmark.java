@@ -252,8 +252,7 @@ public final class ResNetBenchmark {
         }
 
         static double med(List<Result> rs, java.util.function.ToDoubleFunction<Result> f) {
-            double[] v = rs.stream().mapToDouble(f).sorted().toArray();
-            return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+            return ResNetBenchmark.median(rs.stream().mapToDouble(f).toArray());
         }
 
         Result runChild(LayerImpl impl, ResNetArch arch, int size, String mode) throws Exception {
@@ -406,6 +405,13 @@ public final class ResNetBenchmark {
      * code during the first seconds and take CPU from the compute threads; ResNet-18 fine-tuning at 112 px measured
      * 290-400 ms per step over its first 4 steps and 250-280 ms from then on. A job runs thousands of steps.
      */
+    /** The middle value, or the mean of the two middle values of an even count. */
+    static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
     static double medianSeconds(Runnable step, int repeats, double warmupSeconds, MemoryWatch mem) {
         long warmupStart = System.nanoTime();
         int warmups = 0;

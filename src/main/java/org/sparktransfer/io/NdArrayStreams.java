@@ -41,7 +41,8 @@ public final class NdArrayStreams {
         if (data.length() == 0) {
             return;
         }
-        // The NIO view does not keep the array alive (see NdArrayKryoSerializer): fence it until the copy is done.
+        // The NIO view does not keep the array (nor the buffer it holds) alive, see NdArrayKryoSerializer: fence it
+        // until the copy is done.
         try {
             FloatBuffer in = data.asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
             in.position(0).limit((int) data.length());
@@ -57,7 +58,6 @@ public final class NdArrayStreams {
             }
         } finally {
             Reference.reachabilityFence(src);
-            Reference.reachabilityFence(data);
         }
     }
 }

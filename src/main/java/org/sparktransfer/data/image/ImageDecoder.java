@@ -97,9 +97,6 @@ public final class ImageDecoder implements Serializable {
      * @throws ImageRejectedException with the reason; never returns null
      */
     public BufferedImage decodeRgb(byte[] bytes) throws ImageRejectedException {
-        if (bytes == null || bytes.length == 0) {
-            throw new ImageRejectedException(RejectReason.EMPTY, "no bytes");
-        }
         BufferedImage turbo = TurboJpeg.decode(bytes, maxPixels);
         if (turbo != null) {
             return ExifOrientation.apply(turbo, ExifOrientation.read(bytes, "jpeg"));

@@ -36,9 +36,9 @@ final class TurboJpeg {
     private TurboJpeg() {
     }
 
-    /** JPEG files start with SOI (FF D8) followed by a marker. */
+    /** JPEG files start with SOI (FF D8) followed by a marker; null and empty input are ImageIO's path to reject. */
     static boolean looksLikeJpeg(byte[] b) {
-        return b.length >= 3 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8 && (b[2] & 0xFF) == 0xFF;
+        return b != null && b.length >= 3 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8 && (b[2] & 0xFF) == 0xFF;
     }
 
     /** Whether libjpeg-turbo decodes JPEG in this JVM (decided on the first call). */
