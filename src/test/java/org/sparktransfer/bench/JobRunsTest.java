@@ -1,0 +1,64 @@
+package org.sparktransfer.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code JobThroughputBenchmark --job-runs}: the model-only row is measured before the first run and after every
+ * run, each run is compared with the rows either side of it, and the median of those ratios closes the table.
+ */
+class JobRunsTest {
+
+    @Test
+    void alternatesModelAndJobAndReportsTheMedianRatio() throws Exception {
+        double[] model = {10, 20, 10, 20};
+        double[] job = {12, 9, 15};
+        List<String> order = new ArrayList<>();
+        int[] next = {0};
+        List<String> rows = JobThroughputBenchmark.alternating(3, () -> {
+            order.add("model");
+            return new JobThroughputBenchmark.ModelRate(model[next[0]++], "0%");
+        }, "PredictJob x", k -> {
+            order.add("job " + k);
+            return job[k];
+        });
+        assertEquals(List.of("model", "job 0", "model", "job 1", "model", "job 2", "model"), order);
+        assertEquals(4, rows.size());
+        // each run against the mean of its neighbours (15 img/s for all three): 0.80, 0.60, 1.00; median 0.80
+        assertTrue(rows.get(0).startsWith("| PredictJob x, run 1 | 10.00 / 20.00 | 12.00 | 0.80 |"), rows.get(0));
+        assertTrue(rows.get(1).startsWith("| PredictJob x, run 2 | 20.00 / 10.00 | 9.00 | 0.60 |"), rows.get(1));
+        assertTrue(rows.get(2).startsWith("| PredictJob x, run 3 | 10.00 / 20.00 | 15.00 | 1.00 |"), rows.get(2));
+        assertTrue(rows.get(3).startsWith("| PredictJob x, median of 3 runs | | | **0.80** |"), rows.get(3));
+    }
+
+    @Test
+    void oneRunIsOneRowWithoutMedian() throws Exception {
+        double[] model = {40, 60};
+        int[] next = {0};
+        List<String> rows = JobThroughputBenchmark.alternating(1,
+                () -> new JobThroughputBenchmark.ModelRate(model[next[0]++], "1%"), "TrainJob y", k -> 45);
+        assertEquals(1, rows.size());
+        assertTrue(rows.get(0).startsWith("| TrainJob y | 40.00 / 60.00 | 45.00 | 0.90 | >= 0.85 | 1% / 1% / "), rows.get(0));
+    }
+
+    @Test
+    void medianOfOddAndEvenCountsLeavesTheInputAlone() {
+        double[] odd = {3, 1, 2};
+        assertEquals(2, ResNetBenchmark.median(odd));
+        assertArrayEquals(new double[] {3, 1, 2}, odd);
+        assertEquals(2.5, ResNetBenchmark.median(new double[] {4, 1, 3, 2}));
+    }
+
+    @Test
+    void jobRunsMustBePositive() {
+        assertEquals(3, JobThroughputBenchmark.parse(new String[] {"--job-runs", "3"}).jobRuns);
+        assertThrows(IllegalArgumentException.class, () -> JobThroughputBenchmark.parse(new String[] {"--job-runs", "0"}));
+    }
+}
