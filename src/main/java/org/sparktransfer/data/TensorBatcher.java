@@ -23,6 +23,8 @@ import org.sparktransfer.data.image.TrainTransform;
  * Turns checked image rows {@code (path, label_index, content)} into minibatches of tensors on the
  * executor. Training batches use the random augmentation, seeded per (run seed, epoch, image) so a
  * rerun sees the same crops and every epoch different ones; evaluation batches are deterministic.
+ * The image is named by its path relative to the data root where the rows carry one (column 3), so
+ * the same data set copied to another root (HDFS to S3, or a test's temporary folder) trains the same.
  */
 public final class TensorBatcher implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -49,7 +51,8 @@ public final class TensorBatcher implements Serializable {
     }
 
     /**
-     * Rows must have path at 0, label_index at 1 and content at 2. The images of a batch are decoded and
+     * Rows must have path at 0, label_index at 1 and content at 2; an optional relative_path at 3 keys the
+     * augmentation (the path otherwise). The images of a batch are decoded and
      * transformed on the task's {@code spark.task.cpus} threads: a task that trains or scores with N ND4J
      * threads owns N cores, and decoding one image at a time would leave all but one idle while it runs.
      */
@@ -94,7 +97,7 @@ public final class TensorBatcher implements Serializable {
                         throw new IllegalStateException("image " + path + " decoded in the check but not now: " + e.getMessage(), e);
                     }
                     if (mode == Mode.TRAIN) {
-                        train.apply(image, augmentationSeed(path), data, i * perImage);
+                        train.apply(image, augmentationSeed(r.size() > 3 ? r.getString(3) : path), data, i * perImage);
                     } else {
                         eval.apply(image, data, i * perImage);
                     }
@@ -116,8 +119,8 @@ public final class TensorBatcher implements Serializable {
         };
     }
 
-    long augmentationSeed(String path) {
-        byte[] b = path.getBytes(StandardCharsets.UTF_8);
+    long augmentationSeed(String imageKey) {
+        byte[] b = imageKey.getBytes(StandardCharsets.UTF_8);
         int h = Murmur3_x86_32.hashUnsafeBytes(b, Platform.BYTE_ARRAY_OFFSET, b.length, (int) seed);
         return (seed * 0x9E3779B97F4A7C15L) ^ ((long) epoch << 32) ^ (h & 0xffffffffL);
     }

@@ -174,7 +174,8 @@ public final class TrainPipeline {
 
     private JavaRDD<Row> bySplit(Dataset<Row> good, String split) {
         return good.filter(col(ImageColumns.SPLIT).equalTo(split))
-                .select(col(ImageColumns.PATH), col(ImageColumns.LABEL_INDEX), col(ImageColumns.CONTENT))
+                .select(col(ImageColumns.PATH), col(ImageColumns.LABEL_INDEX), col(ImageColumns.CONTENT),
+                        col(ImageColumns.RELATIVE_PATH))
                 .javaRDD();
     }
 

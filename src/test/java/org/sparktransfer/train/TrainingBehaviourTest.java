@@ -175,8 +175,13 @@ class TrainingBehaviourTest {
             assertEquals(start.getLayer(layer).params(), cached.network().getLayer(layer).params(), layer);
             assertEquals(start.getLayer(layer).params(), plain.network().getLayer(layer).params(), layer);
         }
+        // Training a head on a random backbone's features is chaotic (a large common component, a small
+        // class signal: Adam's first steps saturate the softmax), so the outcome turns on every crop. The
+        // crops are keyed by the image's path relative to the data root, not by this test's temporary
+        // folder: before that, one CI run in many drew crops with which the uncached head reached 0.55.
         double accCached = accuracy(cached.manifest());
         double accPlain = accuracy(plain.manifest());
+        System.out.printf("feature cache: validation accuracy cached %.3f, uncached %.3f%n", accCached, accPlain);
         assertTrue(Math.abs(accCached - accPlain) <= 0.2, "cached " + accCached + " vs uncached " + accPlain);
         assertTrue(accCached >= 0.6, "a head on frozen features separates three colours: " + accCached);
     }
