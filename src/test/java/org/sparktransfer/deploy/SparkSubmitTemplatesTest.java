@@ -98,17 +98,47 @@ class SparkSubmitTemplatesTest {
 
     @Test
     void discoveryScriptReportsVisibleGpus(@TempDir Path dir) throws Exception {
-        Path smi = dir.resolve("fake-nvidia-smi");
-        Files.writeString(smi, "#!/bin/sh\n[ \"$1\" = --query-gpu=index ] || exit 9\nprintf '0\\n1\\n 3\\n'\n");
-        smi.toFile().setExecutable(true);
-        assertEquals("{\"name\":\"gpu\",\"addresses\":[\"0\",\"1\",\"3\"]}", run(smi.toString(), null, 0));
-        assertEquals("{\"name\":\"gpu\",\"addresses\":[\"0\",\"3\"]}", run(smi.toString(), "3,0", 0));
-        assertTrue(run(smi.toString(), "5", 1).contains("no usable GPU"));
+        String smi = fakeSmi(dir, "fake-nvidia-smi", "0, 8.6\n1, 8.0\n 3, 8.9\n");
+        assertEquals("{\"name\":\"gpu\",\"addresses\":[\"0\",\"1\",\"3\"]}", run(smi, null, 0));
+        assertEquals("{\"name\":\"gpu\",\"addresses\":[\"0\",\"3\"]}", run(smi, "3,0", 0));
+        assertTrue(run(smi, "5", 1).contains("no usable GPU"));
         assertTrue(run(dir.resolve("absent").toString(), null, 1).contains("not found"));
         Path broken = dir.resolve("broken-nvidia-smi");
         Files.writeString(broken, "#!/bin/sh\necho \"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver\"\nexit 9\n");
         broken.toFile().setExecutable(true);
         assertTrue(run(broken.toString(), null, 1).contains("couldn't communicate"));
+    }
+
+    /**
+     * nd4j-cuda-11.6 1.0.0-M2.1's libnd4jcuda.so holds machine code for sm_37 to sm_86 and no PTX (its fatbins,
+     * read in the twelfth session), so a Hopper GPU (9.0) or a Kepler K40 (3.5) cannot run its kernels: the
+     * discovery script refuses them instead of letting the executor fail at its first kernel.
+     */
+    @Test
+    void discoveryScriptRefusesGpusTheCudaKernelsDoNotCover(@TempDir Path dir) throws Exception {
+        String hopperAndAmpere = fakeSmi(dir, "h200-a100", "0, 9.0\n1, 8.0\n");
+        String err = run(hopperAndAmpere, null, 1);
+        assertTrue(err.contains("GPU 0 has compute capability 9.0") && err.contains("sm_86; no PTX"), err);
+        assertEquals("{\"name\":\"gpu\",\"addresses\":[\"1\"]}", run(hopperAndAmpere, "1", 0),
+                "only the GPUs this executor may use are checked");
+        assertTrue(run(fakeSmi(dir, "k40", "0, 3.5\n"), null, 1).contains("compute capability 3.5"));
+        assertEquals("{\"name\":\"gpu\",\"addresses\":[\"0\"]}", run(fakeSmi(dir, "l4", "0, 8.9\n"), null, 0),
+                "8.9 runs sm_86 code");
+        // A driver that cannot report compute_cap: discovery still works, with a warning on stderr.
+        Path old = dir.resolve("old-driver-smi");
+        Files.writeString(old, "#!/bin/sh\ncase \"$1\" in --query-gpu=index) printf '0\\n2\\n';; "
+                + "*) echo 'Field \"compute_cap\" is not a valid field to query.'; exit 2;; esac\n");
+        old.toFile().setExecutable(true);
+        assertEquals("{\"name\":\"gpu\",\"addresses\":[\"0\",\"2\"]}", run(old.toString(), null, 0));
+    }
+
+    /** An nvidia-smi that answers the discovery script's query with {@code lines} ("index, major.minor"). */
+    private static String fakeSmi(Path dir, String name, String lines) throws Exception {
+        Path smi = dir.resolve(name);
+        Files.writeString(smi, "#!/bin/sh\n[ \"$1\" = --query-gpu=index,compute_cap ] || exit 9\nprintf '"
+                + lines.replace("\n", "\\n") + "'\n");
+        smi.toFile().setExecutable(true);
+        return smi.toString();
     }
 
     private static String run(String smi, String visible, int expectedExit) throws Exception {
