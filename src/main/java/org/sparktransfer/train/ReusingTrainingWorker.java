@@ -14,6 +14,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sparktransfer.runtime.NativeRuntime;
 
 /**
  * dl4j-spark's parameter-averaging worker, except that a round's network comes from
@@ -40,6 +41,13 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
     @Override
     public ComputationGraph getInitialModelGraph() {
         roundStart = System.nanoTime();
+        // This task thread only sets parameters and copies results; the steps run on the trainer thread. Left
+        // multi-threaded, it would keep an idle OpenMP pool beside the trainer's (NativeRuntime.serialOnThisThread).
+        if (TrainerThread.enabled()) {
+            NativeRuntime.serialOnThisThread();
+        } else {
+            NativeRuntime.configureForTask();
+        }
         lease = WorkerNetworks.checkout(broadcast.getValue());
         Nd4j.getExecutioner().commit();
         setupSeconds = (System.nanoTime() - roundStart) / 1e9;

@@ -107,6 +107,9 @@ public final class TrainPipeline {
 
         Dataset<Row> good = checked.filter(col(ImageColumns.REJECT_REASON).isNull());
         org.sparktransfer.runtime.NativeRuntime.configure(Runtime.getRuntime().availableProcessors());
+        // The driver's own native work is light (building the network, averaging): one thread, no OpenMP pool
+        // beside the workers' (in local mode they share this JVM; see NativeRuntime.serialOnThisThread).
+        org.sparktransfer.runtime.NativeRuntime.serialOnThisThread();
         InitialNetwork.Result initial = InitialNetwork.create(config, classes.size(), storage);
         ComputationGraph full = initial.network();
         // From here on the run's preprocessing is what the starting network expects (a zoo graph's own).

@@ -6,6 +6,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.sparktransfer.runtime.NativeRuntime;
 import org.sparktransfer.runtime.TaskWorkspaces;
 
 /**
@@ -40,6 +41,8 @@ final class TrainerThread {
         executor = new ThreadPoolExecutor(1, 1, idle, unit, new LinkedBlockingQueue<>(), work -> {
             Thread t = new Thread(() -> {
                 thread = Thread.currentThread();
+                // The one thread of this JVM whose native work uses the task's cores (see NativeRuntime.serialOnThisThread).
+                NativeRuntime.openMpThreadsOnThisThread(NativeRuntime.taskCpus());
                 try {
                     work.run();
                 } finally {

@@ -18,6 +18,7 @@ import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.sparktransfer.runtime.NativeRuntime;
 import org.sparktransfer.runtime.TaskWorkspaces;
 
 /**
@@ -67,6 +68,7 @@ final class Validation {
                     return Collections.<Result>emptyIterator();
                 }
                 TaskWorkspaces.releaseAtTaskEnd();
+                NativeRuntime.configureForTask();
                 ComputationGraph restored = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(model.value()), false);
                 // Scored as PredictJob scores: batch norms folded into the convolutions (same outputs, faster).
                 ComputationGraph copy = BatchNormFolding.applies(restored) ? BatchNormFolding.fold(restored) : restored;
