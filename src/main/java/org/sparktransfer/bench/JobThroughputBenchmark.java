@@ -41,7 +41,7 @@ import org.sparktransfer.runtime.RoundMemory;
  * freezing, measured in the same invocation. TrainJob's rate is the history table's
  * {@code images_per_second}: training images over the seconds of the whole fit of an epoch, which includes
  * decoding, augmentation, dl4j-spark's export and repartitioning and every averaging round (validation and
- * the checkpoint are excluded; the benchmark runs without validation data). The first epoch pays the JIT
+ * the checkpoint are excluded; the benchmark runs without validation data unless --val-fraction says otherwise). The first epoch pays the JIT
  * and native warm-up as the model-only row's warm-up steps do, so later epochs are compared. The model-only row
  * runs right before and right after each job and the job is compared with their mean: on a shared VM the machine's
  * speed drifts within minutes, and the two rates show by how much it did.
@@ -69,6 +69,8 @@ public final class JobThroughputBenchmark {
         int repeats = 5;
         int jobRuns = 1;
         int averagingFrequency = 5;
+        /** TrainJob's --val-fraction: 0 by default, so that the epochs train on every image. */
+        double valFraction = 0;
         String freeze = "none";
         String xmx = "6g";
         String workerNetworks = "reuse";
@@ -115,6 +117,8 @@ public final class JobThroughputBenchmark {
                           --arch resnet18 --sizes 224[,112] --threads 2 (local[T], spark.task.cpus=T)
                           --train-images 160 --predict-images 320 --epochs 3 --train-batch 16 --infer-batch 32
                           --averaging-frequency 5 --freeze none --repeats 5 (model-only timed steps) --xmx 6g
+                          --val-fraction 0                TrainJob's validation share (validation runs after each epoch's fit,
+                                                          outside the epoch rate)
                           --no-train | --no-predict       one job only (--no-train: PredictJob scores with an untrained model)
                           --job-runs N                    run each job N times, the model-only row before the first and
                                                           after every run; each run against the mean of its neighbours,
@@ -148,6 +152,7 @@ public final class JobThroughputBenchmark {
                     }
                 }
                 case "--averaging-frequency" -> o.averagingFrequency = Integer.parseInt(v);
+                case "--val-fraction" -> o.valFraction = Double.parseDouble(v);
                 case "--freeze" -> o.freeze = v;
                 case "--xmx" -> o.xmx = v;
                 case "--job-arg" -> o.extraJobArgs.add(v);
@@ -316,7 +321,7 @@ public final class JobThroughputBenchmark {
                 "--run-name", run, "--arch", o.arch.cliName(), "--freeze", o.freeze, "--image-size", String.valueOf(size),
                 "--resize-size", String.valueOf(size * 8 / 7), "--epochs", String.valueOf(epochs),
                 "--batch-size", String.valueOf(batch), "--averaging-frequency", String.valueOf(o.averagingFrequency),
-                "--val-fraction", "0"));
+                "--val-fraction", String.valueOf(o.valFraction)));
         a.addAll(o.extraJobArgs);
         return a;
     }

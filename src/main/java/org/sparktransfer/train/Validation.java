@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -18,8 +19,7 @@ import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.ops.transforms.Transforms;
-import org.sparktransfer.runtime.NativeRuntime;
-import org.sparktransfer.runtime.TaskWorkspaces;
+import org.sparktransfer.runtime.TaskSideThread;
 
 /**
  * Validation in one distributed pass: accuracy, per-class recall and the mean cross-entropy from
@@ -67,29 +67,40 @@ final class Validation {
                 if (!it.hasNext()) {
                     return Collections.<Result>emptyIterator();
                 }
-                TaskWorkspaces.releaseAtTaskEnd();
-                NativeRuntime.configureForTask();
-                ComputationGraph restored = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(model.value()), false);
-                // Scored as PredictJob scores: batch norms folded into the convolutions (same outputs, faster).
-                ComputationGraph copy = BatchNormFolding.applies(restored) ? BatchNormFolding.fold(restored) : restored;
-                // A mutable copy: Kryo cannot rebuild the immutable list that ClassIndex hands out.
-                Evaluation eval = new Evaluation(new java.util.ArrayList<>(labels));
-                double lossSum = 0;
-                long n = 0;
-                while (it.hasNext()) {
-                    DataSet ds = it.next();
-                    INDArray probs = copy.outputSingle(false, ds.getFeatures());
-                    eval.eval(ds.getLabels(), probs);
-                    // Cross-entropy of the softmax output; clamp so a confident mistake stays finite.
-                    INDArray logp = Transforms.log(Transforms.max(probs, 1e-12, true), false);
-                    lossSum -= logp.mul(ds.getLabels()).sumNumber().doubleValue();
-                    n += ds.numExamples();
-                }
-                return Collections.singletonList(new Result(eval, lossSum, n)).iterator();
+                byte[] bytes = model.value();
+                // On a thread that ends with the task, so that its OpenMP pool does not outlive it beside the
+                // trainer thread's for the next epoch's rounds (TaskSideThread).
+                return Collections.singletonList(TaskSideThread.consume("sparktransfer-validation", it,
+                        batches -> score(bytes, batches, labels))).iterator();
             }).reduce(Result::merge);
         } finally {
             model.destroy();
         }
+    }
+
+    private static Result score(byte[] model, Iterator<DataSet> batches, List<String> labels) {
+        ComputationGraph restored;
+        try {
+            restored = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(model), false);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        // Scored as PredictJob scores: batch norms folded into the convolutions (same outputs, faster).
+        ComputationGraph copy = BatchNormFolding.applies(restored) ? BatchNormFolding.fold(restored) : restored;
+        // A mutable copy: Kryo cannot rebuild the immutable list that ClassIndex hands out.
+        Evaluation eval = new Evaluation(new java.util.ArrayList<>(labels));
+        double lossSum = 0;
+        long n = 0;
+        while (batches.hasNext()) {
+            DataSet ds = batches.next();
+            INDArray probs = copy.outputSingle(false, ds.getFeatures());
+            eval.eval(ds.getLabels(), probs);
+            // Cross-entropy of the softmax output; clamp so a confident mistake stays finite.
+            INDArray logp = Transforms.log(Transforms.max(probs, 1e-12, true), false);
+            lossSum -= logp.mul(ds.getLabels()).sumNumber().doubleValue();
+            n += ds.numExamples();
+        }
+        return new Result(eval, lossSum, n);
     }
 
     private static byte[] serialize(ComputationGraph net) {
