@@ -61,14 +61,7 @@ public final class TaskSideThread {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while " + name + " ran", e);
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(cause);
+            throw WorkFailures.unchecked(e);
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.sparktransfer.runtime.NativeRuntime;
 import org.sparktransfer.runtime.TaskWorkspaces;
+import org.sparktransfer.runtime.WorkFailures;
 
 /**
  * The one thread a kept worker network is trained on.
@@ -76,14 +77,7 @@ final class TrainerThread {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for a training step", e);
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(cause);
+            throw WorkFailures.unchecked(e);
         }
     }
 
