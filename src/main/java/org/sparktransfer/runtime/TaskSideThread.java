@@ -53,7 +53,7 @@ public final class TaskSideThread {
                 if (!fed) {
                     thread.interrupt(); // the source failed: the work would wait for elements forever
                 }
-                thread.join(); // its OpenMP pool ends with it
+                thread.join(); // its OpenMP pool ends with it (as the native thread exits, moments after)
             }
             return result.get();
         } catch (InterruptedException e) {

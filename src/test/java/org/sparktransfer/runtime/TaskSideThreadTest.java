@@ -16,6 +16,20 @@ import org.nd4j.linalg.factory.Nd4j;
 
 class TaskSideThreadTest {
 
+    /**
+     * Threads still named {@code name}, waiting up to 10 s for them to go: {@code Thread.join} returns when the JVM
+     * has marked the thread ended, moments before the native thread exits and libgomp frees its pool.
+     */
+    static long threadsLeft(String name) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        long n = NativeRuntimeTest.threadsNamed(name);
+        while (n > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            n = NativeRuntimeTest.threadsNamed(name);
+        }
+        return n;
+    }
+
     @Test
     void theWorkSeesEveryElementInOrderAndItsThreadAndOpenMpPoolAreGoneAfterwards() throws Exception {
         NativeRuntime.configure(2);
@@ -28,7 +42,7 @@ class TaskSideThreadTest {
             return out;
         });
         assertEquals(IntStream.range(0, 100).boxed().toList(), seen);
-        assertEquals(0, NativeRuntimeTest.threadsNamed("side-work"), "the side thread and its OpenMP workers have ended");
+        assertEquals(0, threadsLeft("side-work"), "the side thread and its OpenMP workers have ended");
     }
 
     @Test
@@ -67,7 +81,7 @@ class TaskSideThreadTest {
                         return n;
                     }));
             assertEquals("source read failed", source.getMessage());
-            assertEquals(0, NativeRuntimeTest.threadsNamed("side-starved"));
+            assertEquals(0, threadsLeft("side-starved"));
 
             // Work that stops early: the task thread stops feeding it.
             int early = TaskSideThread.consume("side-early", IntStream.range(0, 1_000_000).boxed().iterator(), it -> {
