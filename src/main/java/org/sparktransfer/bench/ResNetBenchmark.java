@@ -399,12 +399,6 @@ public final class ResNetBenchmark {
         return mode.equals("infer") ? () -> net.output(false, ds.getFeatures())[0].close() : () -> net.fit(ds);
     }
 
-    /**
-     * Median of {@code repeats} timed steps after warm-up steps for at least {@code warmupSeconds} (and at least 2).
-     * Why a time and not 2 steps as PyTorch's script: on two cores HotSpot's C2 compiler threads compile DL4J's graph
-     * code during the first seconds and take CPU from the compute threads; ResNet-18 fine-tuning at 112 px measured
-     * 290-400 ms per step over its first 4 steps and 250-280 ms from then on. A job runs thousands of steps.
-     */
     /** The middle value, or the mean of the two middle values of an even count. */
     static double median(double[] values) {
         double[] v = values.clone();
@@ -412,6 +406,12 @@ public final class ResNetBenchmark {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
+    /**
+     * Median of {@code repeats} timed steps after warm-up steps for at least {@code warmupSeconds} (and at least 2).
+     * Why a time and not 2 steps as PyTorch's script: on two cores HotSpot's C2 compiler threads compile DL4J's graph
+     * code during the first seconds and take CPU from the compute threads; ResNet-18 fine-tuning at 112 px measured
+     * 290-400 ms per step over its first 4 steps and 250-280 ms from then on. A job runs thousands of steps.
+     */
     static double medianSeconds(Runnable step, int repeats, double warmupSeconds, MemoryWatch mem) {
         long warmupStart = System.nanoTime();
         int warmups = 0;

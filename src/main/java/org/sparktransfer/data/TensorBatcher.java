@@ -51,8 +51,8 @@ public final class TensorBatcher implements Serializable {
     }
 
     /**
-     * Rows must have path at 0, label_index at 1 and content at 2; an optional relative_path at 3 keys the
-     * augmentation (the path otherwise). The images of a batch are decoded and
+     * Rows must have path at 0, label_index at 1 and content at 2; in TRAIN mode an optional relative_path
+     * at 3 keys the augmentation (the path otherwise; EVAL mode reads no further column). The images of a batch are decoded and
      * transformed on the task's {@code spark.task.cpus} threads: a task that trains or scores with N ND4J
      * threads owns N cores, and decoding one image at a time would leave all but one idle while it runs.
      */

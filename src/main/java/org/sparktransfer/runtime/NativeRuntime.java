@@ -67,7 +67,7 @@ public final class NativeRuntime {
      * (GOMP_SPINCOUNT's documented throttling; OMP_WAIT_POLICY cannot lift it). In TrainJob's JVM the driver's
      * thread and Spark's task threads each opened one, so the trainer's OpenMP threads slept and woke at every
      * one of the thousands of barriers in a step: 14% slower in a harness (ResNet-18, 112 px, batch 16: 42.7
-     * against 49.4 img/s with two idle pools beside it, three runs each). A region opened with one thread creates
+     * against 49.4 img/s with two idle pools beside it, six measurements each from two JVMs). A region opened with one thread creates
      * no pool.
      */
     public static void serialOnThisThread() {

@@ -42,7 +42,8 @@ final class TrainerThread {
         executor = new ThreadPoolExecutor(1, 1, idle, unit, new LinkedBlockingQueue<>(), work -> {
             Thread t = new Thread(() -> {
                 thread = Thread.currentThread();
-                // The one thread of this JVM whose native work uses the task's cores (see NativeRuntime.serialOnThisThread).
+                // The training steps use the task's cores; the task thread that hands them over runs serial
+                // (see NativeRuntime.serialOnThisThread).
                 NativeRuntime.openMpThreadsOnThisThread(NativeRuntime.taskCpus());
                 try {
                     work.run();
