@@ -186,6 +186,35 @@ class TrainingBehaviourTest {
         assertTrue(accCached >= 0.6, "a head on frozen features separates three colours: " + accCached);
     }
 
+    /**
+     * Random crops are keyed by each image's path relative to the data root: the same images under another root
+     * (a copy on S3, another folder) train the same network. Keyed by the absolute path, the copy drew other crops.
+     */
+    @Test
+    void theSameImagesUnderAnotherRootTrainTheSameNetwork() throws IOException {
+        Path copy = tmp.resolve("copied/elsewhere/images");
+        try (Stream<Path> files = Files.walk(images)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path target = copy.resolve(images.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
+            }
+        }
+        String[] opts = {"--epochs", "1", "--freeze", "layer3", "--lr", "0.01"};
+        assertEquals(0, train("root-a", opts));
+        List<String> other = trainArgs("root-b", opts);
+        other.set(other.indexOf("--images") + 1, copy.toString());
+        assertEquals(0, Cli.run(new TrainCommand(), other.toArray(String[]::new)));
+        INDArray a = model("root-a").network().params();
+        INDArray b = model("root-b").network().params();
+        // The tolerance of the kill/resume test: oneDNN may reorder float sums between runs.
+        INDArray excess = Transforms.abs(a.sub(b)).sub(Transforms.abs(a).mul(1e-5).add(1e-6));
+        assertTrue(excess.maxNumber().doubleValue() <= 0, "max |diff| " + a.sub(b).amaxNumber());
+    }
+
     @Test
     void tooManyRejectsFailsWithExitCode3AndReportsThem() throws IOException {
         Path dirty = tmp.resolve("dirty");
