@@ -6,7 +6,6 @@ import java.io.OutputStream;
 import java.util.Map;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 import org.sparktransfer.data.ClassIndex;
 
 /**
@@ -90,7 +89,7 @@ public final class ModelArtifact {
     public static ModelArtifact load(Storage storage, Path dir, boolean withUpdater) throws IOException {
         ModelManifest manifest = readManifest(storage, dir);
         try (InputStream in = storage.open(new Path(dir, NETWORK))) {
-            return new ModelArtifact(ModelSerializer.restoreComputationGraph(in, withUpdater), manifest);
+            return new ModelArtifact(NetworkZip.read(in, withUpdater), manifest);
         }
     }
 }

@@ -1,10 +1,16 @@
 package org.sparktransfer.io;
 
+import org.nd4j.common.primitives.Triple;
+import org.nd4j.linalg.api.buffer.BaseDataBuffer;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.options.ArrayOptionsHelper;
+import org.nd4j.linalg.compression.CompressedDataBuffer;
+import org.nd4j.linalg.exception.ND4JUnknownDataTypeException;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.lang.ref.Reference;
@@ -19,6 +25,10 @@ import java.nio.FloatBuffer;
  * ResNet-18's parameters and momentum (23M floats) ~1.8 s of TrainJob's driver per epoch in JFR, while the
  * executors wait for the checkpoint. Same bytes (NetworkZipTest compares them with {@code Nd4j.write}'s), except
  * that a NaN keeps its payload instead of becoming the canonical NaN.
+ *
+ * <p>{@link #read} is {@code Nd4j.read} with float data copied in bulk: M2.1 reads every element through
+ * {@code DataInputStream.readFloat} and a bounds-checked put (ResNet-18's parameters and momentum: ~2.4 s of
+ * TrainJob's driver in JFR to load the best model; every validation task and every executor's model load too).
  */
 public final class NdArrayStreams {
     private static final int CHUNK_FLOATS = 1 << 16;
@@ -59,5 +69,44 @@ public final class NdArrayStreams {
         } finally {
             Reference.reachabilityFence(src);
         }
+    }
+
+    /** What {@code Nd4j.read} returns for the same bytes; float data is copied in bulk, other types as ND4J does. */
+    public static INDArray read(DataInputStream in) throws IOException {
+        Triple<DataBuffer.AllocationMode, Long, DataType> shapeHeader = BaseDataBuffer.readHeader(in);
+        DataBuffer shape = Nd4j.createBufferDetached(new long[] {shapeHeader.getMiddle()}, shapeHeader.getRight());
+        shape.read(in, shapeHeader.getLeft(), shapeHeader.getMiddle(), shapeHeader.getRight());
+        Triple<DataBuffer.AllocationMode, Long, DataType> dataHeader = BaseDataBuffer.readHeader(in);
+        long length = dataHeader.getMiddle();
+        DataBuffer data;
+        if (dataHeader.getRight() == DataType.FLOAT && length > 0 && length <= Integer.MAX_VALUE / 4) {
+            // Every allocation mode stores a FLOAT buffer's elements as big-endian floats (BaseDataBuffer.read).
+            data = Nd4j.createBuffer(DataType.FLOAT, length, false);
+            FloatBuffer target = data.asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
+            byte[] bytes = new byte[(int) Math.min(CHUNK_FLOATS, length) * 4];
+            FloatBuffer bigEndian = ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN).asFloatBuffer();
+            float[] floats = new float[bytes.length / 4];
+            try {
+                for (long done = 0; done < length; ) {
+                    int n = (int) Math.min(floats.length, length - done);
+                    in.readFully(bytes, 0, n * 4);
+                    bigEndian.clear();
+                    bigEndian.get(floats, 0, n);
+                    target.put(floats, 0, n);
+                    done += n;
+                }
+            } finally {
+                Reference.reachabilityFence(data);
+            }
+        } else {
+            data = CompressedDataBuffer.readUnknown(in, dataHeader.getLeft(), length, dataHeader.getRight());
+        }
+        try {
+            ArrayOptionsHelper.dataType(shape.asLong());
+        } catch (ND4JUnknownDataTypeException e) {
+            // As Nd4j.read: arrays written before the shape carried its data type.
+            shape.put(shape.length() - 3, ArrayOptionsHelper.setOptionBit(0L, dataHeader.getRight()));
+        }
+        return Nd4j.createArrayFromShapeBuffer(data, shape);
     }
 }

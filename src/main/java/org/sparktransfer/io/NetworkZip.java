@@ -1,14 +1,22 @@
 package org.sparktransfer.io;
 
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.zip.Deflater;
 import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -23,6 +31,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * reward and which is slow: ResNet-18 with its momentum (94 MB of arrays) took 3.9 s of one core for an 83 MB file;
  * stored, 0.6 s for 90 MB. TrainJob's driver writes a checkpoint and often the best model after every epoch, and
  * serialises the network for validation, while the executors wait.
+ *
+ * <p>{@link #read} restores what {@code ModelSerializer.restoreComputationGraph} restores, with the arrays read in
+ * bulk ({@link NdArrayStreams#read}); a file with anything else in it (a normalizer, a data set preprocessor) is
+ * left to {@code ModelSerializer}.
  */
 public final class NetworkZip {
     private NetworkZip() {
@@ -49,6 +61,53 @@ public final class NetworkZip {
                 NdArrayStreams.write(state, data);
                 data.flush();
             }
+        }
+    }
+
+    /** The entries {@link #read} restores itself: what {@link #write} and {@code ModelSerializer.writeModel} write. */
+    private static final Set<String> NETWORK_ENTRIES = Set.of(ModelSerializer.CONFIGURATION_JSON,
+            ModelSerializer.COEFFICIENTS_BIN, ModelSerializer.UPDATER_BIN, ModelSerializer.NO_PARAMS_MARKER);
+
+    /**
+     * The network in {@code in} (read to its end, not closed), with its updater state when {@code withUpdater} and
+     * the file has one: the graph {@code ModelSerializer.restoreComputationGraph(in, withUpdater)} returns.
+     */
+    public static ComputationGraph read(InputStream in, boolean withUpdater) throws IOException {
+        byte[] file = in.readAllBytes();
+        Map<String, byte[]> entries = new HashMap<>();
+        try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(file))) {
+            for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+                entries.put(e.getName(), zip.readAllBytes());
+            }
+        }
+        byte[] json = entries.get(ModelSerializer.CONFIGURATION_JSON);
+        byte[] coefficients = entries.get(ModelSerializer.COEFFICIENTS_BIN);
+        ComputationGraphConfiguration conf = NETWORK_ENTRIES.containsAll(entries.keySet()) && json != null
+                && coefficients != null && coefficients.length > 0 ? graphConfiguration(json) : null;
+        if (conf == null) {
+            // Extra entries, no parameters, not a graph or not a model zip at all: ModelSerializer's handling and
+            // messages.
+            return ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(file), withUpdater);
+        }
+        INDArray params = NdArrayStreams.read(new DataInputStream(new ByteArrayInputStream(coefficients)));
+        conf.setDataType(params.dataType()); // as ModelSerializer: files from before the configuration held it
+        ComputationGraph net = new ComputationGraph(conf);
+        net.init(params, false);
+        byte[] updater = withUpdater ? entries.get(ModelSerializer.UPDATER_BIN) : null;
+        if (updater != null) {
+            net.getUpdater().setStateViewArray(NdArrayStreams.read(new DataInputStream(new ByteArrayInputStream(updater))));
+        }
+        return net;
+    }
+
+    /** The graph configuration in {@code json}, or null where it holds none (another kind of network). */
+    private static ComputationGraphConfiguration graphConfiguration(byte[] json) {
+        try {
+            ComputationGraphConfiguration conf = ComputationGraphConfiguration.fromJson(new String(json, StandardCharsets.UTF_8));
+            boolean empty = conf.getNetworkInputs() == null && (conf.getVertices() == null || conf.getVertices().isEmpty());
+            return empty ? null : conf;
+        } catch (RuntimeException e) {
+            return null;
         }
     }
 

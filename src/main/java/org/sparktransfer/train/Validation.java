@@ -13,7 +13,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.sparktransfer.model.BatchNormFolding;
-import org.deeplearning4j.util.ModelSerializer;
 import org.sparktransfer.io.NetworkZip;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -81,7 +80,7 @@ final class Validation {
     private static Result score(byte[] model, Iterator<DataSet> batches, List<String> labels) {
         ComputationGraph restored;
         try {
-            restored = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(model), false);
+            restored = NetworkZip.read(new ByteArrayInputStream(model), false);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

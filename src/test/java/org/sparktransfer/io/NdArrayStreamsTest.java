@@ -17,7 +17,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The bulk writer emits exactly {@code Nd4j.write}'s bytes, and {@code Nd4j.read} reads them back. */
+/** The bulk writer emits exactly {@code Nd4j.write}'s bytes, and {@code Nd4j.read} and the bulk reader read them back alike. */
 class NdArrayStreamsTest {
 
     private static byte[] bytes(INDArray a, boolean bulk) throws IOException {
@@ -52,6 +52,15 @@ class NdArrayStreamsTest {
             assertArrayEquals(bytes(c.getValue(), false), ours, c.getKey());
             INDArray back = Nd4j.read(new DataInputStream(new ByteArrayInputStream(ours)));
             assertEquals(c.getValue(), back, c.getKey() + " read back");
+            // The bulk reader returns what Nd4j.read does: shape, order, type and every element.
+            INDArray bulk = NdArrayStreams.read(new DataInputStream(new ByteArrayInputStream(ours)));
+            assertEquals(back.dataType(), bulk.dataType(), c.getKey() + ": type");
+            assertEquals(back.ordering(), bulk.ordering(), c.getKey() + ": order");
+            assertArrayEquals(back.shape(), bulk.shape(), c.getKey() + ": shape");
+            assertEquals(back, bulk, c.getKey() + " read in bulk");
+            if (back.dataType() == DataType.FLOAT && back.length() > 0) {
+                assertArrayEquals(back.data().asFloat(), bulk.data().asFloat(), c.getKey() + ": bits");
+            }
         }
     }
 }

@@ -116,4 +116,50 @@ class NetworkZipTest {
         ComputationGraph back = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), false);
         assertEquals(trained.params(), back.params());
     }
+
+    /** NetworkZip.read against ModelSerializer, on our stored files and on ModelSerializer's deflated ones. */
+    @Test
+    void readRestoresWhatModelSerializerRestores() throws IOException {
+        Nd4j.getRandom().setSeed(5);
+        var x = Nd4j.randn(DataType.FLOAT, 2, 3, 32, 32);
+        for (byte[] zip : new byte[][] {ours(true), ours(false), modelSerializers()}) {
+            for (boolean withUpdater : new boolean[] {true, false}) {
+                ComputationGraph expected = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), withUpdater);
+                ComputationGraph actual = NetworkZip.read(new ByteArrayInputStream(zip), withUpdater);
+                assertEquals(expected.getConfiguration().toJson(), actual.getConfiguration().toJson());
+                assertEquals(expected.params(), actual.params());
+                assertEquals(trained.params(), actual.params());
+                assertEquals(expected.getUpdater().getStateViewArray(), actual.getUpdater().getStateViewArray(),
+                        "updater state, withUpdater " + withUpdater);
+                assertEquals(expected.outputSingle(false, x), actual.outputSingle(false, x));
+            }
+        }
+        assertEquals(trained.getUpdater().getStateViewArray(),
+                NetworkZip.read(new ByteArrayInputStream(ours(true)), true).getUpdater().getStateViewArray());
+    }
+
+    /** A file with more in it, or another kind of network, is ModelSerializer's to read (same result, same error). */
+    @Test
+    void otherFilesAreLeftToModelSerializer() throws IOException {
+        java.io.File withNormalizer = java.io.File.createTempFile("network", ".zip");
+        try {
+            java.nio.file.Files.write(withNormalizer.toPath(), ours(true));
+            var normalizer = new org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize();
+            normalizer.fit(new DataSet(Nd4j.rand(DataType.FLOAT, 4, 3), Nd4j.rand(DataType.FLOAT, 4, 1)));
+            ModelSerializer.addNormalizerToModel(withNormalizer, normalizer);
+            byte[] zip = java.nio.file.Files.readAllBytes(withNormalizer.toPath());
+            assertTrue(contents(zip).size() > entries(ours(true)).size(), "a normalizer entry was added");
+            assertEquals(trained.params(), NetworkZip.read(new ByteArrayInputStream(zip), true).params());
+        } finally {
+            java.nio.file.Files.deleteIfExists(withNormalizer.toPath());
+        }
+        var mln = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+                .list().layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(3).nOut(2).build()).build());
+        mln.init();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(mln, out, false);
+        RuntimeException ours = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> NetworkZip.read(new ByteArrayInputStream(out.toByteArray()), false));
+        assertTrue(ours.getMessage().contains("MultiLayerNetwork"), ours.getMessage());
+    }
 }
