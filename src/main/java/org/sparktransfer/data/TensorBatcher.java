@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
@@ -58,17 +57,14 @@ public final class TensorBatcher implements Serializable {
      */
     public Iterator<TensorBatch> batches(Iterator<Row> rows) {
         org.sparktransfer.runtime.NativeRuntime.configureForTask();
-        ImageDecoder decoder = new ImageDecoder(maxPixels);
-        EvalTransform eval = new EvalTransform(preprocessing);
-        TrainTransform train = new TrainTransform(preprocessing);
-        int crop = preprocessing.cropSize();
-        int perImage = 3 * crop * crop;
+        Transforms transforms = new Transforms();
         int threads = Math.min(batchSize, org.sparktransfer.runtime.NativeRuntime.taskCpus());
         ForkJoinPool pool = threads > 1 ? new ForkJoinPool(threads) : null;
+        Iterator<List<Row>> chunks = Iterators.chunks(rows, batchSize);
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
-                boolean more = rows.hasNext();
+                boolean more = chunks.hasNext();
                 if (!more && pool != null) {
                     pool.shutdown();
                 }
@@ -77,46 +73,68 @@ public final class TensorBatcher implements Serializable {
 
             @Override
             public TensorBatch next() {
-                if (!rows.hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                List<Row> batch = new ArrayList<>(batchSize);
-                while (rows.hasNext() && batch.size() < batchSize) {
-                    batch.add(rows.next());
-                }
-                int n = batch.size();
-                float[] data = new float[n * perImage];
-                IntConsumer fill = i -> {
-                    Row r = batch.get(i);
-                    String path = r.getString(0);
-                    BufferedImage image;
-                    try {
-                        image = decoder.decodeRgb((byte[]) r.get(2));
-                    } catch (ImageRejectedException e) {
-                        // Rows reach this point only after the decode check passed them.
-                        throw new IllegalStateException("image " + path + " decoded in the check but not now: " + e.getMessage(), e);
-                    }
-                    if (mode == Mode.TRAIN) {
-                        train.apply(image, augmentationSeed(r.size() > 3 ? r.getString(3) : path), data, i * perImage);
-                    } else {
-                        eval.apply(image, data, i * perImage);
-                    }
-                };
-                if (pool != null && n > 1) {
-                    pool.submit(() -> IntStream.range(0, n).parallel().forEach(fill)).join();
-                } else {
-                    IntStream.range(0, n).forEach(fill);
-                }
-                List<String> paths = new ArrayList<>(n);
-                int[] labels = new int[n];
-                for (int i = 0; i < n; i++) {
-                    paths.add(batch.get(i).getString(0));
-                    labels[i] = batch.get(i).getInt(1);
-                }
-                return new TensorBatch(paths, labels,
-                        FloatTensors.of(data, n, 3, crop, crop));
+                return decode(chunks.next(), transforms, pool);
             }
         };
+    }
+
+    /**
+     * One minibatch of the given rows (the same tensor {@link #batches} makes of them), decoded on up to
+     * {@code threads} threads of a pool that ends with the call. Leaves the calling thread's native settings
+     * alone: for threads beside the task's own, such as a training worker's prefetch thread.
+     */
+    public TensorBatch batch(List<Row> rows, int threads) {
+        int t = Math.min(rows.size(), threads);
+        ForkJoinPool pool = t > 1 ? new ForkJoinPool(t) : null;
+        try {
+            return decode(rows, new Transforms(), pool);
+        } finally {
+            if (pool != null) {
+                pool.shutdown();
+            }
+        }
+    }
+
+    /** The per-task decoding state: the decoder and both transforms (their settings only). */
+    private final class Transforms {
+        final ImageDecoder decoder = new ImageDecoder(maxPixels);
+        final EvalTransform eval = new EvalTransform(preprocessing);
+        final TrainTransform train = new TrainTransform(preprocessing);
+    }
+
+    private TensorBatch decode(List<Row> batch, Transforms t, ForkJoinPool pool) {
+        int crop = preprocessing.cropSize();
+        int perImage = 3 * crop * crop;
+        int n = batch.size();
+        float[] data = new float[n * perImage];
+        IntConsumer fill = i -> {
+            Row r = batch.get(i);
+            String path = r.getString(0);
+            BufferedImage image;
+            try {
+                image = t.decoder.decodeRgb((byte[]) r.get(2));
+            } catch (ImageRejectedException e) {
+                // Rows reach this point only after the decode check passed them.
+                throw new IllegalStateException("image " + path + " decoded in the check but not now: " + e.getMessage(), e);
+            }
+            if (mode == Mode.TRAIN) {
+                t.train.apply(image, augmentationSeed(r.size() > 3 && !r.isNullAt(3) ? r.getString(3) : path), data, i * perImage);
+            } else {
+                t.eval.apply(image, data, i * perImage);
+            }
+        };
+        if (pool != null && n > 1) {
+            pool.submit(() -> IntStream.range(0, n).parallel().forEach(fill)).join();
+        } else {
+            IntStream.range(0, n).forEach(fill);
+        }
+        List<String> paths = new ArrayList<>(n);
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            paths.add(batch.get(i).getString(0));
+            labels[i] = batch.get(i).getInt(1);
+        }
+        return new TensorBatch(paths, labels, FloatTensors.of(data, n, 3, crop, crop));
     }
 
     long augmentationSeed(String imageKey) {

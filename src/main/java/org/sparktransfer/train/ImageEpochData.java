@@ -1,22 +1,31 @@
 package org.sparktransfer.train;
 
+import java.util.List;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
+import org.deeplearning4j.core.loader.DataSetLoader;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.DataSet;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.data.Iterators;
 import org.sparktransfer.data.TensorBatch;
 import org.sparktransfer.data.TensorBatcher;
+import org.sparktransfer.io.ImageBatchFiles;
 
-/** Images through the whole network: decoded and augmented anew every epoch on the executors. */
+/**
+ * Images through the whole network: decoded and augmented anew every epoch on the executors. Exported epochs
+ * hold the encoded images, grouped into the minibatches {@link TensorBatcher} would make in the task, and are
+ * decoded by the training workers' loader ({@link ImageBatchLoader}) while the previous minibatch trains.
+ */
 final class ImageEpochData implements EpochData {
     private final TrainConfig config;
     private final JavaRDD<Row> trainRows;
     private final JavaRDD<Row> valRows;
     private final int numClasses;
 
-    /** Rows are (path, label_index, content). */
+    /** Rows are (path, label_index, content, relative_path). */
     ImageEpochData(TrainConfig config, JavaRDD<Row> trainRows, JavaRDD<Row> valRows, int numClasses) {
         this.config = config;
         this.trainRows = trainRows;
@@ -27,6 +36,18 @@ final class ImageEpochData implements EpochData {
     @Override
     public JavaRDD<DataSet> train(int epoch) {
         return dataSets(trainRows, batcher(TensorBatcher.Mode.TRAIN, epoch));
+    }
+
+    @Override
+    public MinibatchExport exportTrain(JavaSparkContext jsc, int epoch, Path root, String label) {
+        int batch = config.master().batchSizePerWorker();
+        JavaRDD<List<Row>> minibatches = trainRows.mapPartitions(it -> Iterators.chunks(it, batch));
+        return MinibatchExport.write(jsc, minibatches, ImageBatchFiles::write, root, label);
+    }
+
+    @Override
+    public DataSetLoader trainLoader(int epoch) {
+        return new ImageBatchLoader(batcher(TensorBatcher.Mode.TRAIN, epoch), numClasses);
     }
 
     @Override

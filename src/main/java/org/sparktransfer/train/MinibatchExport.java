@@ -17,9 +17,10 @@ import org.slf4j.LoggerFactory;
 import org.sparktransfer.io.DataSetFiles;
 
 /**
- * One epoch's minibatches written to files for dl4j-spark's path-based training ({@code fitPaths}), in
- * {@link DataSetFiles}' bulk format: what {@code RDDTrainingApproach.Export} does, without its element-by-element
- * serialisation. The executors write their partitions' minibatches under a directory of their own for the epoch;
+ * One epoch's minibatches written to files for dl4j-spark's path-based training ({@code fitPaths}): what
+ * {@code RDDTrainingApproach.Export} does, without its element-by-element serialisation. The files hold tensors
+ * ({@link DataSetFiles}' bulk format) or, for image training, the encoded images that the workers' loader decodes
+ * ({@link org.sparktransfer.io.ImageBatchFiles}). The executors write their partitions' minibatches under a directory of their own for the epoch;
  * the driver collects the paths (one short string per minibatch) and hands them to the training master, which
  * splits them into averaging rounds as it splits its own export. {@link #delete} removes the directory, with the
  * files of failed task attempts.
@@ -39,8 +40,19 @@ final class MinibatchExport {
         this.partitions = partitions;
     }
 
-    /** Writes every minibatch of {@code data} under {@code root}/{@code label}-{random}/ (one Spark job). */
+    /** Writes a minibatch to a file's stream (not closing it). */
+    @FunctionalInterface
+    interface Writer<T> extends java.io.Serializable {
+        void write(T minibatch, OutputStream out) throws IOException;
+    }
+
+    /** Writes every minibatch of {@code data} in {@link DataSetFiles}' format; see {@link #write(JavaSparkContext, JavaRDD, Writer, Path, String)}. */
     static MinibatchExport write(JavaSparkContext jsc, JavaRDD<DataSet> data, Path root, String label) {
+        return write(jsc, data, DataSetFiles::write, root, label);
+    }
+
+    /** Writes every minibatch of {@code data} under {@code root}/{@code label}-{random}/ (one Spark job). */
+    static <T> MinibatchExport write(JavaSparkContext jsc, JavaRDD<T> data, Writer<T> writer, Path root, String label) {
         Path dir = new Path(root, label + "-" + UUID.randomUUID());
         String dirName = dir.toString();
         SerializableConfiguration conf = new SerializableConfiguration(jsc.hadoopConfiguration());
@@ -53,10 +65,10 @@ final class MinibatchExport {
             String prefix = "part-" + partition + "-a" + (task == null ? 0 : task.attemptNumber()) + "-";
             List<String> written = new ArrayList<>();
             while (batches.hasNext()) {
-                DataSet ds = batches.next();
+                T minibatch = batches.next();
                 Path p = new Path(d, prefix + written.size() + ".bin");
                 try (OutputStream out = fs.create(p, false)) {
-                    DataSetFiles.write(ds, out);
+                    writer.write(minibatch, out);
                 }
                 written.add(p.toString());
             }

@@ -20,7 +20,6 @@ import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.config.TrainingMasterSettings;
 import org.sparktransfer.data.ClassIndex;
-import org.sparktransfer.io.DataSetFiles;
 import org.sparktransfer.io.ModelArtifact;
 import org.sparktransfer.io.ModelManifest;
 import org.sparktransfer.io.SparkSessions;
@@ -74,9 +73,9 @@ final class TrainingLoop {
             long broadcasts = RoundBroadcasts.mark(jsc);
             long t0 = System.nanoTime();
             if (config.master().rddApproach() == TrainingMasterSettings.RddApproach.EXPORT) {
-                MinibatchExport export = MinibatchExport.write(jsc, data.train(epoch), exportRoot(), "epoch-" + shown);
+                MinibatchExport export = data.exportTrain(jsc, epoch, exportRoot(), "epoch-" + shown);
                 try {
-                    sparkNet.fitPaths(export.paths(), new DataSetFiles.Loader());
+                    sparkNet.fitPaths(export.paths(), data.trainLoader(epoch));
                 } finally {
                     export.delete();
                 }

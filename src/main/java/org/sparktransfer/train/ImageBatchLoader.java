@@ -1,0 +1,42 @@
+package org.sparktransfer.train;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.deeplearning4j.core.loader.DataSetLoader;
+import org.nd4j.common.loader.Source;
+import org.nd4j.linalg.dataset.DataSet;
+import org.sparktransfer.data.TensorBatcher;
+import org.sparktransfer.io.ImageBatchFiles;
+import org.sparktransfer.runtime.NativeRuntime;
+
+/**
+ * Loads an exported image minibatch ({@link ImageBatchFiles}) as the training worker's tensors: decoded and
+ * augmented by the epoch's {@link TensorBatcher}, so the tensors are those the batcher makes of the same rows
+ * in a Spark task. dl4j-spark calls it on the worker's prefetch thread ({@code --prefetch} minibatches ahead),
+ * so decoding overlaps the training steps instead of running in a job before them.
+ */
+final class ImageBatchLoader implements DataSetLoader {
+    private static final long serialVersionUID = 1L;
+
+    private final TensorBatcher batcher;
+    private final int numClasses;
+
+    ImageBatchLoader(TensorBatcher batcher, int numClasses) {
+        this.batcher = batcher;
+        this.numClasses = numClasses;
+    }
+
+    @Override
+    public DataSet load(Source source) throws IOException {
+        // The prefetch thread's ND4J work is light (wrapping the decoded pixels); multi-threaded, it would keep an
+        // OpenMP pool beside the trainer's for the round (see NativeRuntime.serialOnThisThread).
+        NativeRuntime.serialOnThisThread();
+        List<Row> rows;
+        try (InputStream in = source.getInputStream()) {
+            rows = ImageBatchFiles.read(in, source.getPath());
+        }
+        return batcher.batch(rows, NativeRuntime.taskCpus()).toDataSet(numClasses);
+    }
+}
