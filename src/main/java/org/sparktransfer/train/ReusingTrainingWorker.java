@@ -30,6 +30,7 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
     private transient long roundStart;
     private transient int startIteration;
     private transient double setupSeconds;
+    private transient StringBuilder stepSeconds;
 
     ReusingTrainingWorker(Broadcast<NetBroadcastTuple> broadcast, boolean saveUpdater, WorkerConfiguration configuration,
                           Collection<TrainingHook> hooks, Collection<TrainingListener> listeners,
@@ -52,6 +53,7 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
         Nd4j.getExecutioner().commit();
         setupSeconds = (System.nanoTime() - roundStart) / 1e9;
         startIteration = lease.training().getIterationCount();
+        stepSeconds = new StringBuilder();
         return lease.training();
     }
 
@@ -64,7 +66,13 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
         if (lease == null || lease.training() != network || !TrainerThread.enabled()) {
             return super.processMinibatch(minibatch, network, isLast);
         }
-        return lease.trainer().call(() -> super.processMinibatch(minibatch, network, isLast));
+        // Each step's seconds, for the round's log line (printed from the last step, which returns the result).
+        long t = System.nanoTime();
+        try {
+            return lease.trainer().call(() -> super.processMinibatch(minibatch, network, isLast));
+        } finally {
+            stepSeconds.append(String.format(java.util.Locale.ROOT, " %.2f", (System.nanoTime() - t) / 1e9));
+        }
     }
 
     @Override
@@ -85,8 +93,9 @@ final class ReusingTrainingWorker extends ParameterAveragingTrainingWorker {
         done.release();
         // Where a round's time goes on the worker: what the driver's epoch time adds on top is Spark's.
         LOG.info(String.format(java.util.Locale.ROOT,
-                "averaging round: %d minibatches in %.2f s on this worker, network ready after %.2f s",
-                network.getIterationCount() - startIteration, (System.nanoTime() - roundStart) / 1e9, setupSeconds));
+                "averaging round: %d minibatches in %.2f s on this worker, network ready after %.2f s; steps but the last (s):%s",
+                network.getIterationCount() - startIteration, (System.nanoTime() - roundStart) / 1e9, setupSeconds,
+                stepSeconds));
         return own;
     }
 }
