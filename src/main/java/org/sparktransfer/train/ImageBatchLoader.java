@@ -31,8 +31,11 @@ final class ImageBatchLoader implements DataSetLoader {
     @Override
     public DataSet load(Source source) throws IOException {
         // The prefetch thread's ND4J work is light (wrapping the decoded pixels); multi-threaded, it would keep an
-        // OpenMP pool beside the trainer's for the round (see NativeRuntime.serialOnThisThread).
-        NativeRuntime.serialOnThisThread();
+        // OpenMP pool beside the trainer's for the round (see NativeRuntime.serialOnThisThread). With --prefetch 0
+        // this runs on the task's own thread, whose settings the task made: left alone.
+        if (org.apache.spark.TaskContext.get() == null) {
+            NativeRuntime.serialOnThisThread();
+        }
         List<Row> rows;
         try (InputStream in = source.getInputStream()) {
             rows = ImageBatchFiles.read(in, source.getPath());

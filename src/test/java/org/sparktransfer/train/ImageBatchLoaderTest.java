@@ -30,12 +30,14 @@ import org.sparktransfer.data.ImageSource;
 import org.sparktransfer.data.image.Preprocessing;
 import org.sparktransfer.model.FreezePolicy;
 import org.sparktransfer.model.ResNetArch;
+import org.sparktransfer.runtime.NativeRuntime;
 import org.sparktransfer.testing.LocalSpark;
 
 /**
  * An image epoch exported as encoded minibatches (real local Spark) and decoded by the workers' loader gives
  * exactly the minibatches the epoch's training RDD makes in the tasks: same grouping, same augmented pixels,
- * same labels, in the same order; the loader survives Java serialisation as Spark ships it.
+ * same labels, in the same order; the loader survives Java serialisation as Spark ships it, and runs serial on
+ * a thread of its own without touching a task thread's OpenMP setting.
  */
 class ImageBatchLoaderTest {
     @TempDir
@@ -52,6 +54,10 @@ class ImageBatchLoaderTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ImageIO.write(img, "png", out);
         return out.toByteArray();
+    }
+
+    static int ompMaxThreads() {
+        return org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
     }
 
     static TrainConfig config(int batch) {
@@ -99,6 +105,30 @@ class ImageBatchLoaderTest {
                         "minibatch " + i + ": the task's augmented pixels");
                 assertEquals(expected.getLabels(), loaded.getLabels(), "minibatch " + i + ": labels");
             }
+            // dl4j-spark's prefetch thread (no task context) loads with one OpenMP thread, so it opens no pool
+            // beside the trainer's; on a task's own thread (--prefetch 0) the task's setting stays.
+            DataSetLoader shippedLoader = loader;
+            String first = Path.of(java.net.URI.create(paths.get(0))).toString();
+            int[] offTask = new int[1];
+            Thread prefetch = new Thread(() -> {
+                NativeRuntime.openMpThreadsOnThisThread(2);
+                try {
+                    shippedLoader.load(new LocalFileSourceFactory().getSource(first));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                offTask[0] = ompMaxThreads();
+            });
+            prefetch.start();
+            prefetch.join();
+            assertEquals(1, offTask[0], "OpenMP threads on the prefetch thread after a load");
+            List<Integer> onTask = jsc.parallelize(List.of(first), 1).map(f -> {
+                NativeRuntime.openMpThreadsOnThisThread(2);
+                shippedLoader.load(new LocalFileSourceFactory().getSource(f));
+                return ompMaxThreads();
+            }).collect();
+            assertEquals(List.of(2), onTask, "OpenMP threads on a task thread after a load");
+
             // Another epoch's loader augments differently (the export holds the images, not one epoch's crops).
             DataSet otherEpoch = data.trainLoader(epoch + 1).load(
                     new LocalFileSourceFactory().getSource(Path.of(java.net.URI.create(paths.get(0))).toString()));
