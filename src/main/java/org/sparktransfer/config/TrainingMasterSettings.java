@@ -21,7 +21,8 @@ public record TrainingMasterSettings(
 
     /**
      * Export writes each epoch's minibatches to files and trains on their paths (DL4J's recommendation; the files
-     * in the bulk format of {@code io.DataSetFiles}); Direct keeps them in the RDD.
+     * hold the encoded images, {@code io.ImageBatchFiles}, which the workers decode, or cached features in
+     * {@code io.DataSetFiles}' bulk format); Direct keeps decoded minibatches in the RDD.
      */
     public enum RddApproach { EXPORT, DIRECT }
 

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.function.Function;
 
-/** Lazy iterator mapping, so partitions stream through executors instead of being buffered. */
+/** Lazy iterator mapping and grouping, so partitions stream through executors instead of being buffered. */
 public final class Iterators {
     private Iterators() {}
 

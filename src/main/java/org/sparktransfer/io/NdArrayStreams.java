@@ -27,8 +27,8 @@ import java.nio.FloatBuffer;
  * that a NaN keeps its payload instead of becoming the canonical NaN.
  *
  * <p>{@link #read} is {@code Nd4j.read} with float data copied in bulk: M2.1 reads every element through
- * {@code DataInputStream.readFloat} and a bounds-checked put (ResNet-18's parameters and momentum: ~2.4 s of
- * TrainJob's driver in JFR to load the best model; every validation task and every executor's model load too).
+ * {@code DataInputStream.readFloat} and a bounds-checked put (loading the best model took ~2.4 s of TrainJob's
+ * driver in a JFR recording; every validation task and every executor's model load read the same way).
  */
 public final class NdArrayStreams {
     private static final int CHUNK_FLOATS = 1 << 16;
