@@ -35,7 +35,10 @@ public final class TensorBatcher implements Serializable {
     private final long seed;
     private final int epoch;
     private final int batchSize;
-    private final long maxPixels;
+    // Immutable and safe to share between the decoding threads.
+    private final ImageDecoder decoder;
+    private final EvalTransform eval;
+    private final TrainTransform train;
 
     public TensorBatcher(Preprocessing preprocessing, Mode mode, long seed, int epoch, int batchSize, long maxPixels) {
         if (batchSize < 1) {
@@ -46,7 +49,9 @@ public final class TensorBatcher implements Serializable {
         this.seed = seed;
         this.epoch = epoch;
         this.batchSize = batchSize;
-        this.maxPixels = maxPixels;
+        this.decoder = new ImageDecoder(maxPixels);
+        this.eval = new EvalTransform(preprocessing);
+        this.train = new TrainTransform(preprocessing);
     }
 
     /**
@@ -57,10 +62,9 @@ public final class TensorBatcher implements Serializable {
      */
     public Iterator<TensorBatch> batches(Iterator<Row> rows) {
         org.sparktransfer.runtime.NativeRuntime.configureForTask();
-        Transforms transforms = new Transforms();
         int threads = Math.min(batchSize, org.sparktransfer.runtime.NativeRuntime.taskCpus());
         ForkJoinPool pool = threads > 1 ? new ForkJoinPool(threads) : null;
-        Iterator<List<Row>> chunks = Iterators.chunks(rows, batchSize);
+        Iterator<List<Row>> chunks = minibatches(rows);
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
@@ -73,9 +77,14 @@ public final class TensorBatcher implements Serializable {
 
             @Override
             public TensorBatch next() {
-                return decode(chunks.next(), transforms, pool);
+                return decode(chunks.next(), pool);
             }
         };
+    }
+
+    /** The rows grouped into minibatches as {@link #batches} groups them, undecoded (for exporting them). */
+    public Iterator<List<Row>> minibatches(Iterator<Row> rows) {
+        return Iterators.chunks(rows, batchSize);
     }
 
     /**
@@ -87,7 +96,7 @@ public final class TensorBatcher implements Serializable {
         int t = Math.min(rows.size(), threads);
         ForkJoinPool pool = t > 1 ? new ForkJoinPool(t) : null;
         try {
-            return decode(rows, new Transforms(), pool);
+            return decode(rows, pool);
         } finally {
             if (pool != null) {
                 pool.shutdown();
@@ -95,14 +104,7 @@ public final class TensorBatcher implements Serializable {
         }
     }
 
-    /** The per-task decoding state: the decoder and both transforms (their settings only). */
-    private final class Transforms {
-        final ImageDecoder decoder = new ImageDecoder(maxPixels);
-        final EvalTransform eval = new EvalTransform(preprocessing);
-        final TrainTransform train = new TrainTransform(preprocessing);
-    }
-
-    private TensorBatch decode(List<Row> batch, Transforms t, ForkJoinPool pool) {
+    private TensorBatch decode(List<Row> batch, ForkJoinPool pool) {
         int crop = preprocessing.cropSize();
         int perImage = 3 * crop * crop;
         int n = batch.size();
@@ -112,15 +114,15 @@ public final class TensorBatcher implements Serializable {
             String path = r.getString(0);
             BufferedImage image;
             try {
-                image = t.decoder.decodeRgb((byte[]) r.get(2));
+                image = decoder.decodeRgb((byte[]) r.get(2));
             } catch (ImageRejectedException e) {
                 // Rows reach this point only after the decode check passed them.
                 throw new IllegalStateException("image " + path + " decoded in the check but not now: " + e.getMessage(), e);
             }
             if (mode == Mode.TRAIN) {
-                t.train.apply(image, augmentationSeed(r.size() > 3 && !r.isNullAt(3) ? r.getString(3) : path), data, i * perImage);
+                train.apply(image, augmentationSeed(r.size() > 3 && !r.isNullAt(3) ? r.getString(3) : path), data, i * perImage);
             } else {
-                t.eval.apply(image, data, i * perImage);
+                eval.apply(image, data, i * perImage);
             }
         };
         if (pool != null && n > 1) {

@@ -40,8 +40,8 @@ final class ImageEpochData implements EpochData {
 
     @Override
     public MinibatchExport exportTrain(JavaSparkContext jsc, int epoch, Path root, String label) {
-        int batch = config.master().batchSizePerWorker();
-        JavaRDD<List<Row>> minibatches = trainRows.mapPartitions(it -> Iterators.chunks(it, batch));
+        TensorBatcher batcher = batcher(TensorBatcher.Mode.TRAIN, epoch);
+        JavaRDD<List<Row>> minibatches = trainRows.mapPartitions(batcher::minibatches);
         return MinibatchExport.write(jsc, minibatches, ImageBatchFiles::write, root, label);
     }
 
