@@ -68,7 +68,8 @@ public final class JobThroughputBenchmark {
         int inferBatch = 32;
         int repeats = 5;
         int jobRuns = 1;
-        int averagingFrequency = 5;
+        /** TrainJob's --averaging-frequency: its default, auto (one round per epoch with this one local worker). */
+        int averagingFrequency = 0;
         /** TrainJob's --val-fraction: 0 by default, so that the epochs train on every image. */
         double valFraction = 0;
         String freeze = "none";
@@ -116,7 +117,7 @@ public final class JobThroughputBenchmark {
                         JobThroughputBenchmark [options]    TrainJob and PredictJob vs model-only rates
                           --arch resnet18 --sizes 224[,112] --threads 2 (local[T], spark.task.cpus=T)
                           --train-images 160 --predict-images 320 --epochs 3 --train-batch 16 --infer-batch 32
-                          --averaging-frequency 5 --freeze none --repeats 5 (model-only timed steps) --xmx 6g
+                          --averaging-frequency 0 (auto) --freeze none --repeats 5 (model-only timed steps) --xmx 6g
                           --val-fraction 0                TrainJob's validation share (validation runs after each epoch's fit,
                                                           outside the epoch rate)
                           --no-train | --no-predict       one job only (--no-train: PredictJob scores with an untrained model)
@@ -198,8 +199,8 @@ public final class JobThroughputBenchmark {
             if (o.train) {
                 String mode = o.freeze.equals("backbone") ? "featextract" : "finetune";
                 table.addAll(alternating(o.jobRuns, () -> ModelRate.measure(models, o.arch, size, mode), String.format(Locale.ROOT,
-                        "TrainJob %s %d px, batch %d, freeze %s, epochs 2-%d", o.arch.cliName(), size, o.trainBatch, o.freeze,
-                        o.epochs), k -> {
+                        "TrainJob %s %d px, batch %d, freeze %s, averaging %s, epochs 2-%d", o.arch.cliName(), size, o.trainBatch,
+                        o.freeze, o.averagingFrequency == 0 ? "auto" : "every " + o.averagingFrequency, o.epochs), k -> {
                             String name = run + runSuffix(k);
                             ChildResult t = runJob(o, "train", trainArgs(o, trainImages, runs, name, size, o.epochs, o.trainBatch),
                                     runs.resolve(name).resolve("history"));

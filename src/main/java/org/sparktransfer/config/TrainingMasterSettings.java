@@ -2,7 +2,10 @@ package org.sparktransfer.config;
 
 import java.io.Serializable;
 
-/** The knobs of dl4j-spark's ParameterAveragingTrainingMaster, as the user set them. */
+/**
+ * The knobs of dl4j-spark's ParameterAveragingTrainingMaster, as the user set them ({@code averagingFrequency} 0 =
+ * auto, decided per epoch by {@code train.AveragingRounds}).
+ */
 public record TrainingMasterSettings(
         int workers,
         int batchSizePerWorker,
@@ -29,7 +32,7 @@ public record TrainingMasterSettings(
     public TrainingMasterSettings {
         check(workers >= 0, "--workers must be >= 0 (0 = Spark's default parallelism), got " + workers);
         check(batchSizePerWorker >= 1, "--batch-size must be >= 1, got " + batchSizePerWorker);
-        check(averagingFrequency >= 1, "--averaging-frequency must be >= 1, got " + averagingFrequency);
+        check(averagingFrequency >= 0, "--averaging-frequency must be >= 1, or 0 for auto, got " + averagingFrequency);
         check(prefetchBatches >= 0, "--prefetch must be >= 0, got " + prefetchBatches);
         try {
             org.apache.spark.storage.StorageLevel.fromString(storageLevel);

@@ -21,7 +21,8 @@ import org.sparktransfer.data.image.TrainTransform;
 /**
  * Turns checked image rows {@code (path, label_index, content)} into minibatches of tensors on the
  * executor. Training batches use the random augmentation, seeded per (run seed, epoch, image) so a
- * rerun sees the same crops and every epoch different ones; evaluation batches are deterministic.
+ * rerun sees the same crops and every epoch different ones, and group a partition's images anew every epoch
+ * ({@link EpochOrder}); evaluation batches are deterministic.
  * The image is named by its path relative to the data root where the rows carry one (column 3), so
  * the same data set copied to another root (HDFS to S3, or a test's temporary folder) trains the same.
  */
@@ -82,9 +83,21 @@ public final class TensorBatcher implements Serializable {
         };
     }
 
-    /** The rows grouped into minibatches as {@link #batches} groups them, undecoded (for exporting them). */
+    /**
+     * The rows grouped into minibatches as {@link #batches} groups them, undecoded (for exporting them). Training
+     * takes a partition's rows in this epoch's order ({@link EpochOrder}, keyed as the augmentation is), so each
+     * epoch makes other minibatches; evaluation keeps the order they come in.
+     */
     public Iterator<List<Row>> minibatches(Iterator<Row> rows) {
+        if (mode == Mode.TRAIN) {
+            rows = EpochOrder.shuffle(rows, TensorBatcher::imageKey, seed, epoch);
+        }
         return Iterators.chunks(rows, batchSize);
+    }
+
+    /** What names an image for its augmentation and its place in an epoch: the relative path where the row has one. */
+    private static String imageKey(Row r) {
+        return r.size() > 3 && !r.isNullAt(3) ? r.getString(3) : r.getString(0);
     }
 
     /**
@@ -120,7 +133,7 @@ public final class TensorBatcher implements Serializable {
                 throw new IllegalStateException("image " + path + " decoded in the check but not now: " + e.getMessage(), e);
             }
             if (mode == Mode.TRAIN) {
-                train.apply(image, augmentationSeed(r.size() > 3 && !r.isNullAt(3) ? r.getString(3) : path), data, i * perImage);
+                train.apply(image, augmentationSeed(imageKey(r)), data, i * perImage);
             } else {
                 eval.apply(image, data, i * perImage);
             }

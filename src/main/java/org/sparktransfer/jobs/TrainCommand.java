@@ -72,7 +72,9 @@ public final class TrainCommand extends JobCommand {
     @Option(names = "--workers", defaultValue = "0", description = "Parallel workers; 0 = the tasks that run at once: default parallelism / spark.task.cpus (default: ${DEFAULT-VALUE}).")
     int workers;
 
-    @Option(names = "--averaging-frequency", defaultValue = "5", description = "Minibatches between parameter averaging (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--averaging-frequency", defaultValue = "0",
+            description = "Minibatches each worker fits between parameter averagings; 0 = auto: one round per epoch with a single worker "
+                    + "in local mode (averaging one worker changes nothing), else 5 (default: ${DEFAULT-VALUE}).")
     int averagingFrequency;
 
     @Option(names = "--prefetch", defaultValue = "2", description = "Minibatches prefetched per worker (default: ${DEFAULT-VALUE}).")

@@ -33,6 +33,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.TrainConfig;
 import org.sparktransfer.data.ClassIndex;
+import org.sparktransfer.data.EpochOrder;
 import org.sparktransfer.data.ImageColumns;
 import org.sparktransfer.data.TensorBatcher;
 import org.sparktransfer.inference.ModelBatches;
@@ -93,7 +94,9 @@ final class FeatureCache {
         return new EpochData() {
             @Override
             public JavaRDD<DataSet> train(int epoch) {
-                return train.mapPartitions(it -> batches(it, batch, nc));
+                long seed = config.seed();
+                // Each epoch other minibatches, as for images (keyed by the path: the cache belongs to this run's root).
+                return train.mapPartitions(it -> batches(EpochOrder.shuffle(it, r -> r.getString(0), seed, epoch), batch, nc));
             }
 
             @Override

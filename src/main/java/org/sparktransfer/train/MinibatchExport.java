@@ -77,9 +77,14 @@ final class MinibatchExport {
         return new MinibatchExport(jsc, dir, paths, Math.max(1, data.getNumPartitions()));
     }
 
-    /** The minibatch files, as an RDD of paths for {@code fitPaths}. */
+    /** The minibatch files, as an RDD of paths for {@code fitPaths}, partitioned as the exported data was. */
     JavaRDD<String> paths() {
-        return jsc.parallelize(paths, Math.min(partitions, Math.max(1, paths.size())));
+        return paths(partitions);
+    }
+
+    /** The minibatch files in {@code slices} partitions of equal size (give or take one), in export order. */
+    JavaRDD<String> paths(int slices) {
+        return jsc.parallelize(paths, Math.min(Math.max(1, slices), Math.max(1, paths.size())));
     }
 
     int minibatches() {

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -15,6 +16,7 @@ import org.deeplearning4j.spark.api.RepartitionStrategy;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparktransfer.config.TrainConfig;
@@ -40,6 +42,7 @@ final class TrainingLoop {
     private final String fingerprint;
     private final long trainCount;
     private final org.apache.hadoop.fs.Path runDir;
+    private int loggedPerRound;
 
     TrainingLoop(org.apache.hadoop.fs.Path runDir, JavaSparkContext jsc, TrainConfig config, ClassIndex classes, String weightsDescription,
                  String fingerprint, long trainCount) {
@@ -66,21 +69,30 @@ final class TrainingLoop {
             int shown = epoch + 1;
             double lr = config.schedule().rate(epoch);
             net.setLearningRate(lr);
-            ParameterAveragingTrainingMaster master = trainingMaster(epoch);
-            SparkComputationGraph sparkNet = new SparkComputationGraph(jsc, net, master);
-
             jsc.setJobDescription(String.format("epoch %d/%d: train (%d images)", shown, epochs, trainCount));
             long broadcasts = RoundBroadcasts.mark(jsc);
             long t0 = System.nanoTime();
+            SparkComputationGraph sparkNet;
+            int workers = workers();
             if (config.master().rddApproach() == TrainingMasterSettings.RddApproach.EXPORT) {
                 MinibatchExport export = data.exportTrain(jsc, epoch, exportRoot(), "epoch-" + shown);
                 try {
-                    sparkNet.fitPaths(export.paths(), data.trainLoader(epoch));
+                    int perRound = minibatchesPerRound(workers, export.minibatches());
+                    // An epoch that is one round goes to dl4j-spark already cut into one equal slice per worker (the
+                    // driver holds the list of files): its balanced repartitioning would make the same slices with
+                    // three small jobs and a shuffle.
+                    boolean oneRound = export.minibatches() <= (long) workers * perRound;
+                    sparkNet = new SparkComputationGraph(jsc, net, trainingMaster(epoch, workers, perRound, oneRound));
+                    sparkNet.fitPaths(oneRound ? export.paths(workers) : export.paths(), data.trainLoader(epoch));
                 } finally {
                     export.delete();
                 }
             } else {
-                sparkNet.fit(data.train(epoch));
+                JavaRDD<DataSet> train = data.train(epoch);
+                int perRound = minibatchesPerRound(workers, AveragingRounds.minibatchBound(trainCount,
+                        config.master().batchSizePerWorker(), train.getNumPartitions()));
+                sparkNet = new SparkComputationGraph(jsc, net, trainingMaster(epoch, workers, perRound, false));
+                sparkNet.fit(train);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             double trainLoss = sparkNet.getScore();
@@ -162,17 +174,33 @@ final class TrainingLoop {
                 TrainPipeline.hyperParameters(config), fingerprint, metrics);
     }
 
-    private ParameterAveragingTrainingMaster trainingMaster(int epoch) {
+    /** By default one worker per task slot: more workers than slots would run one after another, each averaging in fewer minibatches. */
+    private int workers() {
+        int w = config.master().workers();
+        return w > 0 ? w : SparkSessions.taskSlots(jsc.sc());
+    }
+
+    /** @param epochMinibatches the epoch's minibatches, or an upper bound (see {@link AveragingRounds}) */
+    private int minibatchesPerRound(int workers, long epochMinibatches) {
+        int setting = config.master().averagingFrequency();
+        int perRound = AveragingRounds.minibatchesPerRound(setting, workers, jsc.master(), epochMinibatches);
+        if (perRound != loggedPerRound) {
+            loggedPerRound = perRound;
+            LOG.info("averaging every {} minibatches per worker ({} worker{}, --averaging-frequency {})", perRound,
+                    workers, workers == 1 ? "" : "s", setting == 0 ? "auto" : setting);
+        }
+        return perRound;
+    }
+
+    /** @param balanced the data comes in one equal slice per worker already: no repartitioning */
+    private ParameterAveragingTrainingMaster trainingMaster(int epoch, int workers, int perRound, boolean balanced) {
         TrainingMasterSettings s = config.master();
-        // By default one worker per task slot: more workers than slots would run one after another, each
-        // averaging in fewer minibatches.
-        int workers = s.workers() > 0 ? s.workers() : SparkSessions.taskSlots(jsc.sc());
         ParameterAveragingTrainingMaster.Builder b = new ParameterAveragingTrainingMaster.Builder(workers, s.batchSizePerWorker())
                 .batchSizePerWorker(s.batchSizePerWorker())
-                .averagingFrequency(s.averagingFrequency())
+                .averagingFrequency(perRound)
                 .workerPrefetchNumBatches(s.prefetchBatches())
                 .saveUpdater(s.averageUpdaters())
-                .repartionData(switch (s.repartition()) {
+                .repartionData(balanced ? Repartition.Never : switch (s.repartition()) {
                     case ALWAYS -> Repartition.Always;
                     case NEVER -> Repartition.Never;
                     case WHEN_WORKERS_DIFFER -> Repartition.NumPartitionsWorkersDiffers;

@@ -1,6 +1,7 @@
 package org.sparktransfer.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
@@ -16,7 +17,10 @@ import org.apache.spark.sql.RowFactory;
 import org.junit.jupiter.api.Test;
 import org.sparktransfer.data.image.Preprocessing;
 
-/** Which image a training crop belongs to: the path relative to the data root, not where the root lies. */
+/**
+ * Which image a training crop belongs to: the path relative to the data root, not where the root lies; and the
+ * minibatches a partition makes in each epoch.
+ */
 class TensorBatcherTest {
     static final Preprocessing PRE = Preprocessing.builder().resizeSize(28).cropSize(24).build();
 
@@ -61,5 +65,37 @@ class TensorBatcherTest {
         assertFalse(Arrays.equals(tensor(TensorBatcher.Mode.TRAIN, 1, a), tensor(TensorBatcher.Mode.TRAIN, 1, b)));
         // Evaluation is deterministic: no key at all.
         assertArrayEquals(tensor(TensorBatcher.Mode.EVAL, 0, a), tensor(TensorBatcher.Mode.EVAL, 3, b));
+    }
+
+    /** Paths of each minibatch {@code minibatches} makes of 20 rows (no image is decoded). */
+    static List<List<String>> grouping(TensorBatcher.Mode mode, int epoch, List<Row> rows) {
+        List<List<String>> out = new java.util.ArrayList<>();
+        new TensorBatcher(PRE, mode, 11, epoch, 4, 1_000_000).minibatches(rows.iterator())
+                .forEachRemaining(b -> out.add(b.stream().map(r -> r.getString(3)).toList()));
+        return out;
+    }
+
+    @Test
+    void everyTrainingEpochGroupsThePartitionAnewAndARerunRepeatsIt() {
+        List<Row> rows = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            rows.add(RowFactory.create("hdfs://nn/data/c/" + i + ".png", i % 3, new byte[0], "c/" + i + ".png"));
+        }
+        List<List<String>> epoch1 = grouping(TensorBatcher.Mode.TRAIN, 1, rows);
+        List<String> listed = rows.stream().map(r -> r.getString(3)).toList();
+        assertEquals(5, epoch1.size());
+        epoch1.forEach(b -> assertEquals(4, b.size()));
+        assertEquals(new java.util.TreeSet<>(listed), new java.util.TreeSet<>(epoch1.stream().flatMap(List::stream).toList()),
+                "every row once");
+        assertNotEquals(listed, epoch1.stream().flatMap(List::stream).toList(), "not the listing order");
+        assertEquals(epoch1, grouping(TensorBatcher.Mode.TRAIN, 1, rows), "a rerun: the same minibatches");
+        List<Row> reversed = new java.util.ArrayList<>(rows);
+        java.util.Collections.reverse(reversed);
+        assertEquals(epoch1, grouping(TensorBatcher.Mode.TRAIN, 1, reversed), "the order follows the keys, not the arrival");
+        List<List<String>> epoch2 = grouping(TensorBatcher.Mode.TRAIN, 2, rows);
+        assertNotEquals(new java.util.HashSet<>(epoch1.stream().map(java.util.HashSet::new).toList()),
+                new java.util.HashSet<>(epoch2.stream().map(java.util.HashSet::new).toList()), "another epoch, other minibatches");
+        assertEquals(List.of(listed.subList(0, 4), listed.subList(4, 8), listed.subList(8, 12), listed.subList(12, 16),
+                listed.subList(16, 20)), grouping(TensorBatcher.Mode.EVAL, 0, rows), "evaluation keeps the listed order");
     }
 }

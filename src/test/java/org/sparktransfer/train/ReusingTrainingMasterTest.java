@@ -140,6 +140,67 @@ class ReusingTrainingMasterTest {
         assertTrue(a.amaxNumber().doubleValue() > 0);
     }
 
+    /**
+     * Five minibatches in partitions of 2 and 3, one worker averaging every 2: dl4j-spark makes 5 / 2 = 2 rounds and
+     * deals each partition's minibatches over them, one each in turn, which balances the rounds within a partition
+     * but not across partitions: one round gets 3 minibatches (2 + 1), repartitioned onto its one worker, and
+     * dl4j-spark's own worker fits 2 of them and drops the third. Ours fit all 5. The same for every seed.
+     */
+    @Test
+    void aRoundsWorkerFitsEveryMinibatchOfItsShare() {
+        List<DataSet> five = new ArrayList<>();
+        Nd4j.getRandom().setSeed(44);
+        for (int i = 0; i < 5; i++) {
+            var labels = Nd4j.zeros(DataType.FLOAT, 4, 3);
+            for (int r = 0; r < 4; r++) {
+                labels.putScalar(r, (i + r) % 3, 1.0);
+            }
+            five.add(new DataSet(Nd4j.rand(DataType.FLOAT, 4, 6), labels));
+        }
+        JavaRDD<DataSet> data = SPARK.jsc().parallelize(five, 2);
+        for (int seed = 0; seed < 3; seed++) {
+            ParameterAveragingTrainingMaster.Builder b = new ParameterAveragingTrainingMaster.Builder(1, 4)
+                    .batchSizePerWorker(4).averagingFrequency(2).workerPrefetchNumBatches(0).saveUpdater(true)
+                    .repartionData(Repartition.Always).rddTrainingApproach(RDDTrainingApproach.Direct)
+                    .rngSeed(seed).collectTrainingStats(false);
+            ReusingTrainingMaster ours = new ReusingTrainingMaster(b);
+            ours.addHook(new CountSteps());
+            CountSteps.STEPS.set(0);
+            fit(network(), ours, data);
+            assertEquals(5, CountSteps.STEPS.get(), "seed " + seed + ": every minibatch fitted");
+
+            ParameterAveragingTrainingMaster theirs = b.build();
+            theirs.addHook(new CountSteps());
+            CountSteps.STEPS.set(0);
+            fit(network(), theirs, data);
+            assertEquals(4, CountSteps.STEPS.get(), "seed " + seed + ": dl4j-spark's own workers drop one (else this test shows nothing)");
+        }
+    }
+
+    /** Counts the steps of every network in this JVM (local mode). */
+    static final class CountSteps implements TrainingHook {
+        private static final long serialVersionUID = 1L;
+        static final java.util.concurrent.atomic.AtomicInteger STEPS = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public void preUpdate(org.nd4j.linalg.dataset.api.DataSet minibatch, Model model) {
+            STEPS.incrementAndGet();
+        }
+
+        @Override
+        public void postUpdate(org.nd4j.linalg.dataset.api.DataSet minibatch, Model model) {
+        }
+
+        @Override
+        public void preUpdate(MultiDataSet minibatch, Model model) {
+            STEPS.incrementAndGet();
+        }
+
+        @Override
+        public void postUpdate(MultiDataSet minibatch, Model model) {
+        }
+    }
+
     /** Records the threads each network's steps ran on (local mode: the workers share this JVM). */
     static final class StepThreads implements TrainingHook {
         private static final long serialVersionUID = 1L;

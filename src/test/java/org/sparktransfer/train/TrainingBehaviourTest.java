@@ -159,7 +159,7 @@ class TrainingBehaviourTest {
 
     @Test
     void featureCacheTrainsTheHeadLikeTheUncachedPath() throws IOException {
-        String[] opts = {"--epochs", "4", "--freeze", "backbone", "--lr", "0.01", "--optimizer", "ADAM", "--crop-scale", "0.9,1"};
+        String[] opts = {"--epochs", "8", "--freeze", "backbone", "--lr", "0.01", "--optimizer", "ADAM", "--crop-scale", "0.9,1"};
         assertEquals(0, train("cached", opts));
         List<String> uncached = new ArrayList<>(List.of(opts));
         uncached.add("--no-cache-features");
@@ -213,6 +213,74 @@ class TrainingBehaviourTest {
         // The tolerance of the kill/resume test: oneDNN may reorder float sums between runs.
         INDArray excess = Transforms.abs(a.sub(b)).sub(Transforms.abs(a).mul(1e-5).add(1e-6));
         assertTrue(excess.maxNumber().doubleValue() <= 0, "max |diff| " + a.sub(b).amaxNumber());
+    }
+
+    /**
+     * One worker on a local master: by default ({@code --averaging-frequency} auto) each epoch is one averaging
+     * round, i.e. one fit job (dl4j-spark's treeAggregate of the workers' results) per epoch, with no repartitioning
+     * jobs. An explicit frequency of 1 shows what the counts count. (That a round's worker fits all of its share:
+     * {@code ReusingTrainingMasterTest}.)
+     */
+    @Test
+    void oneLocalWorkerFitsEachEpochInOneAveragingRound() throws Exception {
+        FitJobs fits = new FitJobs();
+        spark.sparkContext().addSparkListener(fits);
+        try {
+            assertEquals(0, trainOneWorker("rounds-auto", "--epochs", "2", "--freeze", "layer3"));
+            int autoJobs = fits.take();
+            fits.repartitioningJobsBefore = fits.repartitioning.getAndSet(0);
+            assertEquals(0, trainOneWorker("rounds-every-1", "--epochs", "1", "--freeze", "layer3", "--averaging-frequency", "1"));
+            int everyMinibatchJobs = fits.take();
+            fits.repartitioningJobsAfter = fits.repartitioning.getAndSet(0);
+
+            assertEquals(2, autoJobs, "auto with one local worker: one fit job per epoch");
+            assertEquals(0, fits.repartitioningJobsBefore, "an epoch in one round comes already balanced: no repartitioning jobs");
+            assertTrue(everyMinibatchJobs >= 2, "averaging after every one of 19 images' minibatches of 8: a fit job per round, got "
+                    + everyMinibatchJobs);
+            assertTrue(fits.repartitioningJobsAfter > 0, "rounds of one minibatch are repartitioned by dl4j-spark");
+        } finally {
+            spark.sparkContext().removeSparkListener(fits);
+        }
+    }
+
+    static int trainOneWorker(String runName, String... extra) {
+        List<String> args = trainArgs(runName, extra);
+        args.set(args.indexOf("--workers") + 1, "1");
+        return Cli.run(new TrainCommand(), args.toArray(String[]::new));
+    }
+
+    /**
+     * Counts the jobs that fit an averaging round (their stages include dl4j-spark's treeAggregate), and those of
+     * dl4j-spark's repartitioning (stages at its SparkUtils).
+     */
+    static final class FitJobs extends org.apache.spark.scheduler.SparkListener {
+        private final java.util.concurrent.atomic.AtomicInteger jobs = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger repartitioning = new java.util.concurrent.atomic.AtomicInteger();
+        int repartitioningJobsBefore;
+        int repartitioningJobsAfter;
+
+        @Override
+        public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart start) {
+            scala.collection.Iterator<org.apache.spark.scheduler.StageInfo> stages = start.stageInfos().iterator();
+            boolean fit = false;
+            boolean repartition = false;
+            while (stages.hasNext()) {
+                String name = stages.next().name();
+                fit |= name.startsWith("treeAggregate at ParameterAveragingTrainingMaster");
+                repartition |= name.contains("at SparkUtils");
+            }
+            if (fit) {
+                jobs.incrementAndGet();
+            } else if (repartition) {
+                repartitioning.incrementAndGet();
+            }
+        }
+
+        /** The fit jobs since the last call, once the listener bus has delivered every event. */
+        int take() throws java.util.concurrent.TimeoutException {
+            spark.sparkContext().listenerBus().waitUntilEmpty();
+            return jobs.getAndSet(0);
+        }
     }
 
     @Test

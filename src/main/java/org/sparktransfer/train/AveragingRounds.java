@@ -1,0 +1,58 @@
+package org.sparktransfer.train;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * How many minibatches each worker fits between two parameter averagings (dl4j-spark's averaging
+ * frequency, {@code --averaging-frequency}).
+ *
+ * <p>A value the user set is used as given. Left at auto (0): with a single worker on a local master
+ * (driver and worker in one JVM, a failed task fails the job) an epoch is one round, because averaging one
+ * worker's parameters and updater state with nothing else is the identity and a round boundary there buys
+ * no retry either; every round costs its Spark jobs (the split's count and repartition, the aggregation),
+ * the result's copies and the broadcast of the averaged network, the round-start collection and a slower
+ * first step (about 0.5 s per round for ResNet-18 at 224 px on two cores, the README's profile). Anywhere
+ * else, {@link #DEFAULT} minibatches: several workers need the averaging, and on a cluster a round is also
+ * what a lost executor's task repeats. {@code local[N,F]} with retries counts as a cluster here.
+ */
+final class AveragingRounds {
+    /** Minibatches per round where rounds are needed: DL4J's suggested range is 5 to 10. */
+    static final int DEFAULT = 5;
+
+    private static final Pattern LOCAL_WITH_RETRIES = Pattern.compile("local\\[[^,\\]]+,\\s*(\\d+)\\s*]");
+
+    private AveragingRounds() {
+    }
+
+    /**
+     * @param setting          {@code --averaging-frequency}: at least 1, or 0 for auto
+     * @param workers          the training master's workers
+     * @param master           Spark's master URL
+     * @param epochMinibatches an upper bound of the minibatches one epoch has (dl4j-spark's workers stop after
+     *                         this many in a round, so it must not be below the real number)
+     */
+    static int minibatchesPerRound(int setting, int workers, String master, long epochMinibatches) {
+        if (setting > 0) {
+            return setting;
+        }
+        if (workers == 1 && localWithoutRetries(master)) {
+            return (int) Math.max(1, Math.min(epochMinibatches, Integer.MAX_VALUE));
+        }
+        return DEFAULT;
+    }
+
+    /** {@code local}, {@code local[N]}, {@code local[*]}, or {@code local[N,1]}: Spark gives a failed task no second attempt. */
+    static boolean localWithoutRetries(String master) {
+        if (master.equals("local") || master.matches("local\\[[^,\\]]+]")) {
+            return true;
+        }
+        Matcher m = LOCAL_WITH_RETRIES.matcher(master);
+        return m.matches() && Integer.parseInt(m.group(1)) <= 1;
+    }
+
+    /** An upper bound of an epoch's minibatches when each of {@code partitions} tasks groups its own rows. */
+    static long minibatchBound(long rows, int batchSize, int partitions) {
+        return (rows + batchSize - 1) / batchSize + Math.max(0, partitions - 1);
+    }
+}
