@@ -31,13 +31,11 @@ final class MinibatchExport {
     private final JavaSparkContext jsc;
     private final Path dir;
     private final List<String> paths;
-    private final int partitions;
 
-    private MinibatchExport(JavaSparkContext jsc, Path dir, List<String> paths, int partitions) {
+    private MinibatchExport(JavaSparkContext jsc, Path dir, List<String> paths) {
         this.jsc = jsc;
         this.dir = dir;
         this.paths = paths;
-        this.partitions = partitions;
     }
 
     /** Writes a minibatch to a file's stream (not closing it). */
@@ -74,12 +72,18 @@ final class MinibatchExport {
             }
             return written.iterator();
         }, true).collect();
-        return new MinibatchExport(jsc, dir, paths, Math.max(1, data.getNumPartitions()));
+        return new MinibatchExport(jsc, dir, paths);
     }
 
-    /** The minibatch files, as an RDD of paths for {@code fitPaths}, partitioned as the exported data was. */
+    /**
+     * The minibatch files, as an RDD of paths for {@code fitPaths}, in one partition. dl4j-spark deals each
+     * partition's elements over the averaging rounds one at a time in turn: from a single partition every round
+     * gets the same number of minibatches, give or take one. From the export's own partitions, a round could get
+     * more than its share (dl4j-spark's own workers drop the excess) or none at all (dl4j-spark then fails with a
+     * NullPointerException). A list of short strings: one partition costs nothing.
+     */
     JavaRDD<String> paths() {
-        return paths(partitions);
+        return paths(1);
     }
 
     /** The minibatch files in {@code slices} partitions of equal size (give or take one), in export order. */

@@ -24,7 +24,8 @@ import org.sparktransfer.testing.LocalSpark;
 /**
  * An epoch's export on real Spark (local mode with task retries): every minibatch lands in exactly one file and
  * reads back as written, a task that fails after writing part of its partition is retried without meeting its
- * own files (the driver gets only the successful attempt's paths), and {@link MinibatchExport#delete} removes all.
+ * own files (the driver gets only the successful attempt's paths), the paths are handed out in one partition or in
+ * equal slices, and {@link MinibatchExport#delete} removes all.
  */
 class MinibatchExportTest {
 
@@ -61,6 +62,11 @@ class MinibatchExportTest {
                 }
             }
             assertEquals(List.of(0f, 1f, 2f, 3f, 4f, 5f, 6f), values.stream().sorted().toList());
+            // For dl4j-spark's rounds one partition (dealt evenly over the rounds); for one round a slice per worker.
+            assertEquals(1, export.paths().getNumPartitions());
+            assertEquals(List.of(3, 2, 2), export.paths(3).glom().collect().stream().map(List::size).sorted(
+                    java.util.Comparator.reverseOrder()).toList());
+            assertEquals(paths, export.paths(3).collect(), "the slices keep the order");
             try (Stream<Path> files = Files.walk(dir)) {
                 assertTrue(files.anyMatch(f -> f.getFileName().toString().startsWith("part-1-a0-")),
                         "the failed attempt wrote a file before failing");

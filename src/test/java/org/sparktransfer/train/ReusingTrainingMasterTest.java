@@ -110,7 +110,9 @@ class ReusingTrainingMasterTest {
     private static ComputationGraph fitPaths(ComputationGraph net, ParameterAveragingTrainingMaster master,
                                              MinibatchExport export) {
         SparkComputationGraph spark = new SparkComputationGraph(SPARK.jsc(), net, master);
-        spark.fitPaths(export.paths(), new DataSetFiles.Loader());
+        // One partition per worker (no repartitioning here): every round gives each task 2 minibatches, the
+        // averaging frequency, which dl4j-spark's own worker also fits in full (aRoundsWorkerFitsEveryMinibatchOfItsShare).
+        spark.fitPaths(export.paths(2), new DataSetFiles.Loader());
         return spark.getNetwork();
     }
 
