@@ -29,8 +29,9 @@ final class AveragingRounds {
      * @param setting          {@code --averaging-frequency}: at least 1, or 0 for auto
      * @param workers          the training master's workers
      * @param master           Spark's master URL
-     * @param epochMinibatches an upper bound of the minibatches one epoch has (dl4j-spark's workers stop after
-     *                         this many in a round, so it must not be below the real number)
+     * @param epochMinibatches the minibatches one epoch has, or an upper bound (dl4j-spark splits an epoch into
+     *                         rounds of workers x frequency minibatches: below the real number, an epoch of one
+     *                         worker would take two rounds)
      */
     static int minibatchesPerRound(int setting, int workers, String master, long epochMinibatches) {
         if (setting > 0) {

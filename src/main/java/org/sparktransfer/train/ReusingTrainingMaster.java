@@ -18,7 +18,8 @@ import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingWorker;
  * <p>Its workers fit every minibatch of their share of a round. dl4j-spark's own stop after the averaging
  * frequency's count and drop the rest without a word; its random splits are balanced within each partition of
  * the data, not across them, so with several partitions a round's split can hold more than workers x frequency
- * minibatches (seen: 3 minibatch files in 3 partitions, averaged every minibatch, trained 2).
+ * minibatches (ReusingTrainingMasterTest: 5 minibatches in partitions of 2 and 3, one worker averaging every 2:
+ * dl4j-spark's worker trains 4).
  */
 final class ReusingTrainingMaster extends ParameterAveragingTrainingMaster {
     static final String PROPERTY = "sparktransfer.workerNetworks";

@@ -218,7 +218,8 @@ class TrainingBehaviourTest {
     /**
      * One worker on a local master: by default ({@code --averaging-frequency} auto) each epoch is one averaging
      * round, i.e. one fit job (dl4j-spark's treeAggregate of the workers' results) per epoch, with no repartitioning
-     * jobs. An explicit frequency of 1 shows what the counts count. (That a round's worker fits all of its share:
+     * jobs, with exported minibatches (the default) and with minibatches kept in the RDD (DIRECT). An explicit
+     * frequency of 1 shows what the counts count. (That a round's worker fits all of its share:
      * {@code ReusingTrainingMasterTest}.)
      */
     @Test
@@ -232,6 +233,9 @@ class TrainingBehaviourTest {
             assertEquals(0, trainOneWorker("rounds-every-1", "--epochs", "1", "--freeze", "layer3", "--averaging-frequency", "1"));
             int everyMinibatchJobs = fits.take();
             fits.repartitioningJobsAfter = fits.repartitioning.getAndSet(0);
+            // Minibatches kept in the RDD (DIRECT): the epoch's count is only bounded, still one round.
+            assertEquals(0, trainOneWorker("rounds-direct", "--epochs", "1", "--freeze", "layer3", "--rdd-approach", "DIRECT"));
+            assertEquals(1, fits.take(), "DIRECT, auto, one local worker: one fit job for the epoch");
 
             assertEquals(2, autoJobs, "auto with one local worker: one fit job per epoch");
             assertEquals(0, fits.repartitioningJobsBefore, "an epoch in one round comes already balanced: no repartitioning jobs");
