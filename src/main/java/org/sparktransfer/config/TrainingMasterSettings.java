@@ -41,6 +41,11 @@ public record TrainingMasterSettings(
         }
     }
 
+    /** The averaging frequency as set, for logs and the manifest: {@code "auto"} or the number. */
+    public Object averagingFrequencySetting() {
+        return averagingFrequency == 0 ? "auto" : averagingFrequency;
+    }
+
     private static void check(boolean ok, String message) {
         if (!ok) {
             throw new IllegalArgumentException(message);

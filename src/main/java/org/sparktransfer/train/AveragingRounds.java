@@ -20,7 +20,8 @@ final class AveragingRounds {
     /** Minibatches per round where rounds are needed: DL4J's suggested range is 5 to 10. */
     static final int DEFAULT = 5;
 
-    private static final Pattern LOCAL_WITH_RETRIES = Pattern.compile("local\\[[^,\\]]+,\\s*(\\d+)\\s*]");
+    /** {@code local}, {@code local[N]} or {@code local[N,F]}; group 1 is F where given. */
+    private static final Pattern LOCAL = Pattern.compile("local(?:\\[[^,\\]]+(?:,\\s*(\\d+)\\s*)?])?");
 
     private AveragingRounds() {
     }
@@ -45,11 +46,8 @@ final class AveragingRounds {
 
     /** {@code local}, {@code local[N]}, {@code local[*]}, or {@code local[N,1]}: Spark gives a failed task no second attempt. */
     static boolean localWithoutRetries(String master) {
-        if (master.equals("local") || master.matches("local\\[[^,\\]]+]")) {
-            return true;
-        }
-        Matcher m = LOCAL_WITH_RETRIES.matcher(master);
-        return m.matches() && Integer.parseInt(m.group(1)) <= 1;
+        Matcher m = LOCAL.matcher(master);
+        return m.matches() && (m.group(1) == null || Integer.parseInt(m.group(1)) <= 1);
     }
 
     /** An upper bound of an epoch's minibatches when each of {@code partitions} tasks groups its own rows. */

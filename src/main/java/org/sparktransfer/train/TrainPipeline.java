@@ -219,7 +219,7 @@ public final class TrainPipeline {
         m.put("momentum", c.momentum());
         m.put("weight_decay", c.weightDecay());
         m.put("batch_size_per_worker", c.master().batchSizePerWorker());
-        m.put("averaging_frequency", c.master().averagingFrequency() == 0 ? "auto" : c.master().averagingFrequency());
+        m.put("averaging_frequency", c.master().averagingFrequencySetting());
         m.put("validation_fraction", c.validationFraction());
         m.put("seed", c.seed());
         return m;

@@ -182,12 +182,12 @@ final class TrainingLoop {
 
     /** @param epochMinibatches the epoch's minibatches, or an upper bound (see {@link AveragingRounds}) */
     private int minibatchesPerRound(int workers, long epochMinibatches) {
-        int setting = config.master().averagingFrequency();
-        int perRound = AveragingRounds.minibatchesPerRound(setting, workers, jsc.master(), epochMinibatches);
+        TrainingMasterSettings s = config.master();
+        int perRound = AveragingRounds.minibatchesPerRound(s.averagingFrequency(), workers, jsc.master(), epochMinibatches);
         if (perRound != loggedPerRound) {
             loggedPerRound = perRound;
             LOG.info("averaging every {} minibatches per worker ({} worker{}, --averaging-frequency {})", perRound,
-                    workers, workers == 1 ? "" : "s", setting == 0 ? "auto" : setting);
+                    workers, workers == 1 ? "" : "s", s.averagingFrequencySetting());
         }
         return perRound;
     }

@@ -228,20 +228,18 @@ class TrainingBehaviourTest {
         spark.sparkContext().addSparkListener(fits);
         try {
             assertEquals(0, trainOneWorker("rounds-auto", "--epochs", "2", "--freeze", "layer3"));
-            int autoJobs = fits.take();
-            fits.repartitioningJobsBefore = fits.repartitioning.getAndSet(0);
+            FitJobs.Counts auto = fits.take();
             assertEquals(0, trainOneWorker("rounds-every-1", "--epochs", "1", "--freeze", "layer3", "--averaging-frequency", "1"));
-            int everyMinibatchJobs = fits.take();
-            fits.repartitioningJobsAfter = fits.repartitioning.getAndSet(0);
+            FitJobs.Counts everyMinibatch = fits.take();
             // Minibatches kept in the RDD (DIRECT): the epoch's count is only bounded, still one round.
             assertEquals(0, trainOneWorker("rounds-direct", "--epochs", "1", "--freeze", "layer3", "--rdd-approach", "DIRECT"));
-            assertEquals(1, fits.take(), "DIRECT, auto, one local worker: one fit job for the epoch");
+            assertEquals(1, fits.take().fits(), "DIRECT, auto, one local worker: one fit job for the epoch");
 
-            assertEquals(2, autoJobs, "auto with one local worker: one fit job per epoch");
-            assertEquals(0, fits.repartitioningJobsBefore, "an epoch in one round comes already balanced: no repartitioning jobs");
-            assertTrue(everyMinibatchJobs >= 2, "averaging after every one of 19 images' minibatches of 8: a fit job per round, got "
-                    + everyMinibatchJobs);
-            assertTrue(fits.repartitioningJobsAfter > 0, "rounds of one minibatch are repartitioned by dl4j-spark");
+            assertEquals(2, auto.fits(), "auto with one local worker: one fit job per epoch");
+            assertEquals(0, auto.repartitionings(), "an epoch in one round comes already balanced: no repartitioning jobs");
+            assertTrue(everyMinibatch.fits() >= 2, "averaging after every one of 19 images' minibatches of 8: a fit job per round, got "
+                    + everyMinibatch.fits());
+            assertTrue(everyMinibatch.repartitionings() > 0, "rounds of one minibatch are repartitioned by dl4j-spark");
         } finally {
             spark.sparkContext().removeSparkListener(fits);
         }
@@ -259,9 +257,10 @@ class TrainingBehaviourTest {
      */
     static final class FitJobs extends org.apache.spark.scheduler.SparkListener {
         private final java.util.concurrent.atomic.AtomicInteger jobs = new java.util.concurrent.atomic.AtomicInteger();
-        final java.util.concurrent.atomic.AtomicInteger repartitioning = new java.util.concurrent.atomic.AtomicInteger();
-        int repartitioningJobsBefore;
-        int repartitioningJobsAfter;
+        private final java.util.concurrent.atomic.AtomicInteger repartitioning = new java.util.concurrent.atomic.AtomicInteger();
+
+        record Counts(int fits, int repartitionings) {
+        }
 
         @Override
         public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart start) {
@@ -280,10 +279,10 @@ class TrainingBehaviourTest {
             }
         }
 
-        /** The fit jobs since the last call, once the listener bus has delivered every event. */
-        int take() throws java.util.concurrent.TimeoutException {
+        /** The jobs counted since the last call, once the listener bus has delivered every event. */
+        Counts take() throws java.util.concurrent.TimeoutException {
             spark.sparkContext().listenerBus().waitUntilEmpty();
-            return jobs.getAndSet(0);
+            return new Counts(jobs.getAndSet(0), repartitioning.getAndSet(0));
         }
     }
 
