@@ -16,7 +16,8 @@ import org.sparktransfer.io.Storage;
 /**
  * A Spark plugin ({@code spark.plugins}) that readies each executor while the driver lists and plans: it loads
  * ND4J's native libraries and, when {@link #MODEL} names a model artifact, reads the model into
- * {@link ModelCache}, on a background thread started when the executor starts. Without it the first task of
+ * {@link ModelCache}, on a background thread started when the executor starts; a second thread readies Spark
+ * SQL's conversion of the listing into rows ({@link RowConversionWarmup}). Without it the first task of
  * every executor pays both before its first forward pass (measured in local mode: 2.3 s for ND4J, 3-4 s for
  * a ResNet-18 artifact with its batch norms folded), after the driver has finished listing, which on a large
  * S3 or HDFS folder can take minutes. A failure here is only logged: the task loads again and reports it.
@@ -27,6 +28,7 @@ public final class ExecutorWarmup implements SparkPlugin {
     /** {@code false} turns the warm-up off (the first task of each executor loads everything, as without the plugin). */
     public static final String ENABLED = "spark.sparktransfer.warmup.enabled";
     private static final Logger LOG = LoggerFactory.getLogger(ExecutorWarmup.class);
+    private static volatile boolean rowConversionReady;
 
     @Override
     public DriverPlugin driverPlugin() {
@@ -46,11 +48,34 @@ public final class ExecutorWarmup implements SparkPlugin {
                 String model = conf.get(MODEL, null);
                 // The executor's Hadoop settings as Spark gives them to tasks: defaults and site files plus spark.hadoop.*.
                 Storage storage = Storage.fromSparkConf(conf);
-                Thread t = new Thread(() -> warmUp(taskCpus, model, storage), "sparktransfer-warmup");
-                t.setDaemon(true);
-                t.start();
+                start("sparktransfer-warmup", () -> warmUp(taskCpus, model, storage));
+                // Its own thread: both are single-threaded and an executor waiting for its first task has cores to spare.
+                start("sparktransfer-warmup-rows", ExecutorWarmup::warmUpRowConversion);
             }
         };
+    }
+
+    private static void start(String name, Runnable work) {
+        Thread t = new Thread(work, name);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Readies the code generation that reading the listing as rows needs (see {@link RowConversionWarmup}). */
+    static void warmUpRowConversion() {
+        long t0 = System.nanoTime();
+        try {
+            RowConversionWarmup.roundTrip(RowConversionWarmup.sampleListedRow());
+            rowConversionReady = true;
+            LOG.info("Executor warm-up: Spark SQL row conversion ready in {} s", seconds(System.nanoTime() - t0));
+        } catch (RuntimeException | LinkageError e) {
+            LOG.warn("Executor warm-up of the row conversion failed (the first task does it instead): {}", e.toString());
+        }
+    }
+
+    /** Whether this JVM's row conversion warm-up has run. */
+    static boolean rowConversionReady() {
+        return rowConversionReady;
     }
 
     static void warmUp(int taskCpus, String model, Storage storage) {

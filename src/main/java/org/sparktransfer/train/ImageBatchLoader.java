@@ -33,22 +33,24 @@ final class ImageBatchLoader implements DataSetLoader {
         // The prefetch thread's ND4J work is light (wrapping the decoded pixels); multi-threaded, it would keep an
         // OpenMP pool beside the trainer's for the round (see NativeRuntime.serialOnThisThread). With --prefetch 0
         // this runs on the task's own thread, whose settings the task made: left alone.
-        if (org.apache.spark.TaskContext.get() == null) {
+        boolean besideTheSteps = org.apache.spark.TaskContext.get() == null;
+        if (besideTheSteps) {
             NativeRuntime.serialOnThisThread();
         }
         List<Row> rows;
         try (InputStream in = source.getInputStream()) {
             rows = ImageBatchFiles.read(in, source.getPath());
         }
-        return batcher.batch(rows, decodeThreads()).toDataSet(numClasses);
+        return batcher.batch(rows, decodeThreads(besideTheSteps)).toDataSet(numClasses);
     }
 
     /**
-     * On the CPU backend the steps beside this thread already use the task's cores: decoding on this thread
-     * alone took the least from them (TrainJob, ResNet-18 at 224 px on 2 cores: job / model-only 0.75 and 0.74
-     * against 0.71 and 0.67 with two decoding threads). On a GPU the cores are the decoder's.
+     * On the CPU backend the steps beside the prefetch thread already use the task's cores: decoding on that
+     * thread alone took the least from them (TrainJob, ResNet-18 at 224 px on 2 cores: job / model-only 0.75 and
+     * 0.74 against 0.71 and 0.67 with two decoding threads). On a GPU, or on the task's own thread between steps
+     * ({@code --prefetch 0}), the cores are the decoder's.
      */
-    private static int decodeThreads() {
-        return org.nd4j.linalg.factory.Nd4j.getEnvironment().isCPU() ? 1 : NativeRuntime.taskCpus();
+    static int decodeThreads(boolean besideTheSteps) {
+        return besideTheSteps && org.nd4j.linalg.factory.Nd4j.getEnvironment().isCPU() ? 1 : NativeRuntime.taskCpus();
     }
 }

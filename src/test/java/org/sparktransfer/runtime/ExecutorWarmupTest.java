@@ -42,6 +42,10 @@ class ExecutorWarmupTest {
                 Thread.sleep(100);
             }
             assertTrue(ModelCache.isLoaded(key), "the executor read " + key + " without a task asking for it");
+            while (!ExecutorWarmup.rowConversionReady() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertTrue(ExecutorWarmup.rowConversionReady(), "the executor readied the row conversion on its own thread");
             assertEquals(0, spark.sparkContext().statusTracker().getJobIdsForGroup(null).length, "no job ran");
             int loads = ModelCache.loadedModels();
             ComputationGraph first = ModelCache.borrow(key, new Configuration());
@@ -51,6 +55,14 @@ class ExecutorWarmupTest {
             ModelCache.giveBack(key, first);
             assertSame(first, ModelCache.borrow(key, new Configuration()), "the copy made ahead is reused");
         }
+    }
+
+    @Test
+    void theRowConversionWarmUpConvertsAListedRowAsATaskReadsIt() {
+        org.apache.spark.sql.Row row = RowConversionWarmup.sampleListedRow();
+        org.apache.spark.sql.Row back = RowConversionWarmup.roundTrip(row);
+        assertEquals(org.sparktransfer.data.ImageColumns.LISTED, back.schema());
+        assertEquals(row, back, "every field, the bytes and the null read error included, survives the round trip");
     }
 
     @Test

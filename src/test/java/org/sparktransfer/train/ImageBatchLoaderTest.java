@@ -137,4 +137,12 @@ class ImageBatchLoaderTest {
             export.delete();
         }
     }
+
+    @Test
+    void theDecoderTakesTheTasksCoresOnlyWhenNoStepRunsBesideIt() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(org.nd4j.linalg.factory.Nd4j.getEnvironment().isCPU());
+        assertEquals(1, ImageBatchLoader.decodeThreads(true), "the prefetch thread decodes beside the steps on one thread");
+        assertEquals(Runtime.getRuntime().availableProcessors(), ImageBatchLoader.decodeThreads(false),
+                "with --prefetch 0 the task's own thread decodes between steps on all its cores (outside Spark: the machine's)");
+    }
 }
