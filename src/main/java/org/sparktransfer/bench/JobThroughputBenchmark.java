@@ -127,7 +127,7 @@ public final class JobThroughputBenchmark {
                           --job-arg ARG                   extra TrainJob option (repeatable), e.g. --job-arg=--rdd-approach
                           --worker-networks reuse|fresh   TrainJob workers keep their network between rounds, or
                                                           build one per round as dl4j-spark's own worker does
-                          --work-dir DIR                  keep images and runs there (default: a temp dir)
+                          --work-dir DIR                  keep images (a folder per count) and runs there (default: a temp dir)
                         JobThroughputBenchmark --memory [options]    peak memory of a short and a long TrainJob
                           --memory-images 64 --memory-batch 32 --memory-size 224 --short-epochs 2 --long-epochs 10
                           --glibc-malloc-defaults         job children without NativeRuntime.MALLOC_ENV
@@ -187,10 +187,8 @@ public final class JobThroughputBenchmark {
     // ---------------------------------------------------------------- throughput
 
     static void throughput(Opts o, Path work) throws Exception {
-        Path trainImages = work.resolve("train-images");
-        Path predictImages = work.resolve("predict-images");
-        writeOnce(trainImages, o.trainImages);
-        writeOnce(predictImages, o.predictImages);
+        Path trainImages = writeOnce(work, "train-images", o.trainImages);
+        Path predictImages = writeOnce(work, "predict-images", o.predictImages);
         ResNetBenchmark.Driver models = modelOnly(o);
         List<String> table = new ArrayList<>();
         for (int size : o.sizes) {
@@ -327,20 +325,25 @@ public final class JobThroughputBenchmark {
         return a;
     }
 
-    static void writeOnce(Path dir, int count) throws IOException {
+    /**
+     * {@code count} photos in {@code work/<name>-<count>}, written on the first run: a kept --work-dir serves later
+     * runs of the same count, and another count gets its own folder instead of silently reusing this one.
+     */
+    static Path writeOnce(Path work, String name, int count) throws IOException {
+        Path dir = work.resolve(name + "-" + count);
         if (!Files.isDirectory(dir)) {
             long t = System.nanoTime();
             FeatureCacheBenchmark.writePhotos(dir, count, 500, 375);
             System.out.printf(Locale.ROOT, "  wrote %d JPEG photos (500x375, 4 classes) to %s in %.1f s%n", count, dir,
                     (System.nanoTime() - t) / 1e9);
         }
+        return dir;
     }
 
     // ---------------------------------------------------------------- memory
 
     static void memory(Opts o, Path work) throws Exception {
-        Path images = work.resolve("memory-images");
-        writeOnce(images, o.memoryImages);
+        Path images = writeOnce(work, "memory-images", o.memoryImages);
         Path runs = work.resolve("memory-runs");
         List<ChildResult> results = new ArrayList<>();
         for (int epochs : new int[] {o.shortEpochs, o.longEpochs}) {

@@ -301,9 +301,16 @@ class StandaloneClusterIT {
                     Integer.parseInt(m.group(4)), Integer.parseInt(m.group(5)));
         }
 
-        /** Another attempt of the same task (a retry, possibly in a resubmitted stage). */
+        /**
+         * A later attempt of the same task: a retry in the same stage attempt (same index), or a task of a later
+         * attempt of the stage. The second is how a lost task that read shuffle output comes back: its first
+         * retry fails with a FetchFailed (the map output died with the worker), Spark resubmits the stage for its
+         * missing partitions, and a resubmitted stage numbers its tasks from 0 (seen: task 1.0 in stage 19.0,
+         * retried as 1.1, which failed to fetch, then finished as 0.0 in stage 19.1). The executor log does not
+         * name the partition, so a later stage attempt counts as the retry.
+         */
         boolean isRetryOf(TaskAttempt t) {
-            return index == t.index && stage == t.stage && tid != t.tid;
+            return stage == t.stage && tid > t.tid && (stageAttempt > t.stageAttempt || index == t.index);
         }
 
         @Override
