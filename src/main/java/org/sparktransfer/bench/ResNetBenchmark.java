@@ -147,8 +147,11 @@ public final class ResNetBenchmark {
         return o;
     }
 
-    /** One measurement: images/s and peak memory in MiB (NaN where not measured). */
-    record Result(double imgPerS, double heapMiB, double offHeapMiB, double rssMiB) {
+    /**
+     * One measurement: images/s at the median step, and peak memory in MiB (NaN where not measured);
+     * {@code meanImgPerS}: images over the seconds of all timed steps (DL4J rows only, NaN for PyTorch's).
+     */
+    record Result(double imgPerS, double heapMiB, double offHeapMiB, double rssMiB, double meanImgPerS) {
     }
 
     /** Orchestrates child JVMs and PyTorch processes, prints the table. */
@@ -248,7 +251,7 @@ public final class ResNetBenchmark {
                 return null;
             }
             return new Result(med(rs, Result::imgPerS), med(rs, Result::heapMiB), med(rs, Result::offHeapMiB),
-                    med(rs, Result::rssMiB));
+                    med(rs, Result::rssMiB), med(rs, Result::meanImgPerS));
         }
 
         static double med(List<Result> rs, java.util.function.ToDoubleFunction<Result> f) {
@@ -289,7 +292,7 @@ public final class ResNetBenchmark {
                 throw new IllegalStateException("no result from torch " + arch + " " + size + " " + mode + ":\n"
                         + String.join("\n", lines));
             }
-            return new Result(ips, Double.NaN, Double.NaN, rss);
+            return new Result(ips, Double.NaN, Double.NaN, rss, Double.NaN);
         }
 
         List<String> exec(List<String> cmd, String echoUnless) throws Exception {
@@ -321,7 +324,8 @@ public final class ResNetBenchmark {
                         String[] p = part.split("=");
                         kv.put(p[0], Double.parseDouble(p[1]));
                     }
-                    return new Result(kv.get("img_per_s"), kv.get("heap_mib"), kv.get("offheap_mib"), kv.get("rss_mib"));
+                    return new Result(kv.get("img_per_s"), kv.get("heap_mib"), kv.get("offheap_mib"), kv.get("rss_mib"),
+                            kv.getOrDefault("mean_img_per_s", Double.NaN));
                 }
             }
             throw new IllegalStateException("no result from " + what + ":\n"
@@ -363,9 +367,12 @@ public final class ResNetBenchmark {
         if (profile) {
             profile(net, x, step, mode, arch, size);
         }
-        double secs = medianSeconds(step, repeats, warmupSeconds, mem);
-        System.out.printf(Locale.ROOT, "RESULT img_per_s=%.3f heap_mib=%.1f offheap_mib=%.1f rss_mib=%.1f%n",
-                batch / secs, mem.heapPeak() / 1048576.0, mem.offHeapPeak / 1048576.0, procStatusKib("VmHWM") / 1024.0);
+        double[] steps = timedSteps(step, repeats, warmupSeconds, mem);
+        double secs = median(steps);
+        double meanSecs = Arrays.stream(steps).sum() / steps.length;
+        System.out.printf(Locale.ROOT, "RESULT img_per_s=%.3f heap_mib=%.1f offheap_mib=%.1f rss_mib=%.1f mean_img_per_s=%.3f%n",
+                batch / secs, mem.heapPeak() / 1048576.0, mem.offHeapPeak / 1048576.0, procStatusKib("VmHWM") / 1024.0,
+                batch / meanSecs);
     }
 
     /** The graph a row times: as built (finetune), frozen backbone (featextract), or the scoring copy (infer). */
@@ -413,6 +420,11 @@ public final class ResNetBenchmark {
      * 290-400 ms per step over its first 4 steps and 250-280 ms from then on. A job runs thousands of steps.
      */
     static double medianSeconds(Runnable step, int repeats, double warmupSeconds, MemoryWatch mem) {
+        return median(timedSteps(step, repeats, warmupSeconds, mem));
+    }
+
+    /** The seconds of {@code repeats} steps, in order, after the warm-up {@link #medianSeconds} describes. */
+    static double[] timedSteps(Runnable step, int repeats, double warmupSeconds, MemoryWatch mem) {
         long warmupStart = System.nanoTime();
         int warmups = 0;
         while (warmups < 2 || (System.nanoTime() - warmupStart) / 1e9 < warmupSeconds) {
@@ -428,8 +440,7 @@ public final class ResNetBenchmark {
             ts[i] = (System.nanoTime() - t) / 1e9;
             mem.sample();
         }
-        Arrays.sort(ts);
-        return ts[repeats / 2];
+        return ts;
     }
 
     /** Peak JVM heap (sum of heap pools' peaks) and peak ND4J/JavaCPP off-heap bytes, sampled per step. */
