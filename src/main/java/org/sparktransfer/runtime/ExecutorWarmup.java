@@ -18,7 +18,7 @@ import org.sparktransfer.io.Storage;
  * ND4J's native libraries and, when {@link #MODEL} names a model artifact, reads the model into
  * {@link ModelCache}, on a background thread started when the executor starts; a second thread readies Spark
  * SQL's conversion of the listing into rows ({@link RowConversionWarmup}). Without it the first task of
- * every executor pays both before its first forward pass (measured in local mode: 2.3 s for ND4J, 3-4 s for
+ * every executor pays all of this before its first forward pass (measured in local mode: 2.3 s for ND4J, 3-4 s for
  * a ResNet-18 artifact with its batch norms folded), after the driver has finished listing, which on a large
  * S3 or HDFS folder can take minutes. A failure here is only logged: the task loads again and reports it.
  */

@@ -10,9 +10,10 @@ import org.sparktransfer.data.ImageColumns;
  * Turns one listed image row into Spark's internal form and back, as the first task of an executor does when it
  * reads the listing as {@code Row}s ({@code Dataset.javaRDD()}): generating that conversion's code initialises
  * Scala's runtime reflection ({@code ScalaReflection}) and the Janino compiler, mostly class loading. Measured in
- * PredictJob's first task (local mode, 2 cores): ~1.6 s between the task's start and its first row, of which
- * ScalaReflection's initialisation was the largest part; done ahead, on an otherwise idle executor, the task
- * starts with both ready. The generated classes themselves differ per query; their compilers are what is warm.
+ * PredictJob's first task (local mode, 2 cores): 1.8-1.9 s between the task's start and its first row, of which
+ * ScalaReflection's initialisation was the largest part; done ahead, 0.26 s. On an executor, which is idle until
+ * its first task arrives, that time is free; in local mode the warm-up shares the cores with the driver's
+ * planning. The generated classes themselves differ per query; their compilers are what is warm.
  */
 final class RowConversionWarmup {
     private RowConversionWarmup() {
