@@ -47,7 +47,7 @@ import org.sparktransfer.runtime.NativeRuntime;
  * {@code /usr/bin/python3} with the same thread count, alternating with the DL4J rows; with {@code --rounds N}
  * each row is measured N times and the medians are reported. Modes, batch sizes and the optimiser (SGD
  * momentum 0.9, lr 0.01; DL4J: Nesterovs) follow the PyTorch script; DL4J rows are timed after a warm-up of at least
- * {@code --warmup-seconds} (see {@link #medianSeconds}). Run with {@code mvn -o -Pbench verify}
+ * {@code --warmup-seconds} (see {@link #timedSteps}). Run with {@code mvn -o -Pbench verify}
  * ({@code -Dbench.args="..."} for options) or directly:
  * {@code java -cp ... org.sparktransfer.bench.ResNetBenchmark --archs resnet18 --sizes 112 --modes infer}.
  * {@code --profile} instead prints, per row, where DL4J's time goes (per vertex type and per native op).
@@ -414,16 +414,12 @@ public final class ResNetBenchmark {
     }
 
     /**
-     * Median of {@code repeats} timed steps after warm-up steps for at least {@code warmupSeconds} (and at least 2).
-     * Why a time and not 2 steps as PyTorch's script: on two cores HotSpot's C2 compiler threads compile DL4J's graph
-     * code during the first seconds and take CPU from the compute threads; ResNet-18 fine-tuning at 112 px measured
-     * 290-400 ms per step over its first 4 steps and 250-280 ms from then on. A job runs thousands of steps.
+     * The seconds of {@code repeats} timed steps, in order, after warm-up steps for at least {@code warmupSeconds}
+     * (and at least 2). Why a time and not 2 steps as PyTorch's script: on two cores HotSpot's C2 compiler threads
+     * compile DL4J's graph code during the first seconds and take CPU from the compute threads; ResNet-18
+     * fine-tuning at 112 px measured 290-400 ms per step over its first 4 steps and 250-280 ms from then on. A job
+     * runs thousands of steps.
      */
-    static double medianSeconds(Runnable step, int repeats, double warmupSeconds, MemoryWatch mem) {
-        return median(timedSteps(step, repeats, warmupSeconds, mem));
-    }
-
-    /** The seconds of {@code repeats} steps, in order, after the warm-up {@link #medianSeconds} describes. */
     static double[] timedSteps(Runnable step, int repeats, double warmupSeconds, MemoryWatch mem) {
         long warmupStart = System.nanoTime();
         int warmups = 0;

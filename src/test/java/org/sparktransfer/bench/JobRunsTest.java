@@ -1,9 +1,14 @@
 package org.sparktransfer.bench;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code JobThroughputBenchmark --job-runs}: the model-only row is measured before the first run and after every
- * run, each run is compared with the rows either side of it, and the median of those ratios closes the table.
+ * run, each run is compared with the rows either side of it, and the median of those ratios closes the table; and
+ * the benchmark's plumbing around it (model-only results, its photo folders).
  */
 class JobRunsTest {
 
@@ -62,5 +68,37 @@ class JobRunsTest {
     void jobRunsMustBePositive() {
         assertEquals(3, JobThroughputBenchmark.parse(new String[] {"--job-runs", "3"}).jobRuns);
         assertThrows(IllegalArgumentException.class, () -> JobThroughputBenchmark.parse(new String[] {"--job-runs", "0"}));
+    }
+
+    @Test
+    void aKeptWorkDirHoldsOneFolderOfPhotosPerCount(@TempDir Path work) throws IOException {
+        Path three = JobThroughputBenchmark.writeOnce(work, "predict-images", 3);
+        Path five = JobThroughputBenchmark.writeOnce(work, "predict-images", 5);
+        assertEquals(work.resolve("predict-images-3"), three);
+        assertEquals(work.resolve("predict-images-5"), five);
+        assertEquals(3, jpegs(three), "another count does not reuse the first folder");
+        assertEquals(5, jpegs(five));
+        try (Stream<Path> classA = Files.list(five.resolve("a"))) {
+            Files.delete(classA.findFirst().orElseThrow());
+        }
+        JobThroughputBenchmark.writeOnce(work, "predict-images", 5);
+        assertEquals(4, jpegs(five), "a folder that exists is kept as it is (written once)");
+    }
+
+    private static long jpegs(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(f -> f.toString().endsWith(".jpg")).count();
+        }
+    }
+
+    @Test
+    void aModelOnlyChildReportsTheMedianStepAndTheMeanRate() {
+        ResNetBenchmark.Result r = ResNetBenchmark.Driver.parseResult(List.of("  warm-up: 12 steps in 10.3 s",
+                "RESULT img_per_s=20.000 heap_mib=100.0 offheap_mib=200.0 rss_mib=3000.0 mean_img_per_s=18.500"), "x");
+        assertEquals(20.0, r.imgPerS());
+        assertEquals(18.5, r.meanImgPerS());
+        ResNetBenchmark.Result old = ResNetBenchmark.Driver.parseResult(
+                List.of("RESULT img_per_s=20.000 heap_mib=100.0 offheap_mib=200.0 rss_mib=3000.0"), "y");
+        assertTrue(Double.isNaN(old.meanImgPerS()), "a line without the mean leaves it unmeasured");
     }
 }
