@@ -192,27 +192,27 @@ public final class JobThroughputBenchmark {
         Path trainImages = writeOnce(work, "train-images", o.trainImages);
         Path predictImages = writeOnce(work, "predict-images", o.predictImages);
         ResNetBenchmark.Driver models = modelOnly(o);
-        List<String> table = new ArrayList<>();
+        Table table = new Table();
         for (int size : o.sizes) {
             String run = o.arch.cliName() + "-" + size + "-" + System.currentTimeMillis();
             Path runs = work.resolve("runs");
             if (o.train) {
                 String mode = o.freeze.equals("backbone") ? "featextract" : "finetune";
-                table.addAll(alternating(o.jobRuns, () -> ModelRate.measure(models, o.arch, size, mode), String.format(Locale.ROOT,
+                table.add(alternating(o.jobRuns, () -> ModelRate.measure(models, o.arch, size, mode), String.format(Locale.ROOT,
                         "TrainJob %s %d px, batch %d, freeze %s, averaging %s, epochs 2-%d", o.arch.cliName(), size, o.trainBatch,
                         o.freeze, o.averagingFrequency == 0 ? "auto" : "every " + o.averagingFrequency, o.epochs), k -> {
                             String name = run + runSuffix(k);
                             ChildResult t = runJob(o, "train", trainArgs(o, trainImages, runs, name, size, o.epochs, o.trainBatch),
                                     runs.resolve(name).resolve("history"));
                             System.out.println(t.describe());
-                            return t.laterEpochsRate();
+                            return JobOutcome.rate(t.laterEpochsRate());
                         }));
             } else if (o.predict) {
                 // Scoring speed does not depend on the weights' values: skip training.
                 untrainedModel(o.arch, size, runs.resolve(run).resolve("model"));
             }
             if (o.predict) {
-                table.addAll(alternating(o.jobRuns, () -> ModelRate.measure(models, o.arch, size, "infer"),
+                table.add(alternating(o.jobRuns, () -> ModelRate.measure(models, o.arch, size, "infer"),
                         String.format(Locale.ROOT, "PredictJob %s %d px, batch %d",
                         o.arch.cliName(), size, o.inferBatch), k -> {
                             Path out = work.resolve("predictions-" + run + runSuffix(k));
@@ -220,7 +220,7 @@ public final class JobThroughputBenchmark {
                                     "--images", predictImages.toString(), "--output", out.toString(),
                                     "--batch-size", String.valueOf(o.inferBatch)), out.resolve("summary"));
                             System.out.println(p.describe());
-                            return p.rates.get(0);
+                            return new JobOutcome(p.rates.get(0), p.scoring.withStageSeconds(p.seconds.get(0)));
                         }));
             }
         }
@@ -230,13 +230,36 @@ public final class JobThroughputBenchmark {
                 + "| job / mean model-only | same against the median-step rates | target "
                 + "| CPU steal, model-only before / after / job |");
         System.out.println("|---|---|---|---|---|---|---|");
-        table.forEach(System.out::println);
+        table.rows.forEach(System.out::println);
+        if (!table.scoringRows.isEmpty()) {
+            System.out.println();
+            System.out.println(ScoringTime.HEADER);
+            table.scoringRows.forEach(System.out::println);
+        }
     }
 
-    /** One run of a job child: its images per second. */
+    /** The comparison rows of every job, and where PredictJob's scoring stages spent their seconds. */
+    static final class Table {
+        final List<String> rows = new ArrayList<>();
+        final List<String> scoringRows = new ArrayList<>();
+
+        void add(Table t) {
+            rows.addAll(t.rows);
+            scoringRows.addAll(t.scoringRows);
+        }
+    }
+
+    /** One run of a job child: its images per second and, for PredictJob, its scoring stage by part (else null). */
+    record JobOutcome(double imagesPerSecond, ScoringTime scoring) {
+        static JobOutcome rate(double imagesPerSecond) {
+            return new JobOutcome(imagesPerSecond, null);
+        }
+    }
+
+    /** One run of a job child. */
     @FunctionalInterface
     interface JobRun {
-        double imagesPerSecond(int run) throws Exception;
+        JobOutcome run(int run) throws Exception;
     }
 
     /** One measurement of the model-only row the job is compared with. */
@@ -251,25 +274,30 @@ public final class JobThroughputBenchmark {
      * ratio. One pair of model-only rows cannot tell the job's share from the VM's drift (its speed moved by a
      * quarter within minutes here); alternating several times can.
      */
-    static List<String> alternating(int runs, ModelMeasure model, String label, JobRun job) throws Exception {
-        List<String> rows = new ArrayList<>();
+    static Table alternating(int runs, ModelMeasure model, String label, JobRun job) throws Exception {
+        Table table = new Table();
         List<Double> ratios = new ArrayList<>();
         ModelRate before = model.measure();
         for (int k = 0; k < runs; k++) {
             CpuSteal s = CpuSteal.now();
-            double rate = job.imagesPerSecond(k);
+            JobOutcome outcome = job.run(k);
+            double rate = outcome.imagesPerSecond();
             String steal = CpuSteal.since(s);
             ModelRate after = model.measure();
-            rows.add(row(runs > 1 ? label + ", run " + (k + 1) : label, before, after, rate, steal));
+            String runLabel = runs > 1 ? label + ", run " + (k + 1) : label;
+            table.rows.add(row(runLabel, before, after, rate, steal));
+            if (outcome.scoring() != null) {
+                table.scoringRows.add(outcome.scoring().row(runLabel, (before.imgPerS() + after.imgPerS()) / 2));
+            }
             ratios.add(ratio(before, after, rate));
             before = after;
         }
         if (runs > 1) {
             double median = ResNetBenchmark.median(ratios.stream().mapToDouble(Double::doubleValue).toArray());
-            rows.add(String.format(Locale.ROOT, "| %s, median of %d runs | | | **%.2f** | | >= 0.85 | |", label, ratios.size(),
-                    median));
+            table.rows.add(String.format(Locale.ROOT, "| %s, median of %d runs | | | **%.2f** | | >= 0.85 | |", label,
+                    ratios.size(), median));
         }
-        return rows;
+        return table;
     }
 
     /** A randomly initialised artifact of the arch and size with writePhotos' four classes, as TrainJob would save it. */
@@ -412,6 +440,8 @@ public final class JobThroughputBenchmark {
         final List<String> sparkTasks = new ArrayList<>();
         double wallSeconds;
         String roundGc = "";
+        /** PredictJob's tasks' own accounts, summed (the stage's seconds are added from the summary). */
+        ScoringTime scoring = ScoringTime.NONE;
 
         ChildResult(String what) {
             this.what = what;
@@ -497,6 +527,7 @@ public final class JobThroughputBenchmark {
                     r.sparkTasks.add(l.substring(10));
                 } else if (l.contains(" epoch ") && l.contains("img/s") || l.contains("averaging round: ")
                         || l.contains("Task scored ")) {
+                    r.scoring = r.scoring.plusTaskLine(l);
                     int from = l.contains("averaging round: ") ? l.indexOf("averaging round: ")
                             : l.contains("Task scored ") ? l.indexOf("Task scored ") : l.indexOf(" epoch ") + 1;
                     System.out.println("    " + l.substring(Math.max(0, from)));

@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.NoSuchElementException;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -32,6 +33,9 @@ import org.sparktransfer.runtime.TaskWorkspaces;
 public final class CheckAndScore implements FlatMapFunction<Iterator<Row>, Row> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(CheckAndScore.class);
+    /** What every task logs at its end (seconds with one decimal); {@code JobThroughputBenchmark} reads it. */
+    public static final String TASK_LINE =
+            "Task scored {} images, rejected {} in {} s: decoding {} s, model load {} s, forward passes {} s";
 
     private final String modelDir;
     private final Preprocessing preprocessing;
@@ -179,7 +183,7 @@ public final class CheckAndScore implements FlatMapFunction<Iterator<Row>, Row> 
                     ModelCache.giveBack(modelDir, net);
                     net = null;
                 }
-                LOG.info("Task scored {} images, rejected {} in {} s: decoding {} s, model load {} s, forward passes {} s",
+                LOG.info(TASK_LINE,
                         scored, rejected, seconds(System.nanoTime() - started), seconds(decodeNanos), seconds(modelNanos),
                         seconds(forwardNanos));
             }
@@ -187,7 +191,7 @@ public final class CheckAndScore implements FlatMapFunction<Iterator<Row>, Row> 
     }
 
     private static String seconds(long nanos) {
-        return String.format("%.1f", nanos / 1e9);
+        return String.format(Locale.ROOT, "%.1f", nanos / 1e9);
     }
 
     private static long bytes(Row listed) {

@@ -1,6 +1,8 @@
 package org.sparktransfer.bench;
 
 import org.junit.jupiter.api.Test;
+import org.slf4j.helpers.MessageFormatter;
+import org.sparktransfer.inference.CheckAndScore;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -34,8 +36,8 @@ class JobRunsTest {
             return new JobThroughputBenchmark.ModelRate(mean, mean * 1.25, "0%");
         }, "PredictJob x", k -> {
             order.add("job " + k);
-            return job[k];
-        });
+            return JobThroughputBenchmark.JobOutcome.rate(job[k]);
+        }).rows;
         assertEquals(List.of("model", "job 0", "model", "job 1", "model", "job 2", "model"), order);
         assertEquals(4, rows.size());
         // each run against the mean of its neighbours' all-steps rates (15 img/s for all three): 0.80, 0.60, 1.00,
@@ -51,9 +53,44 @@ class JobRunsTest {
         double[] model = {40, 60};
         int[] next = {0};
         List<String> rows = JobThroughputBenchmark.alternating(1,
-                () -> new JobThroughputBenchmark.ModelRate(model[next[0]++], 50, "1%"), "TrainJob y", k -> 45);
+                () -> new JobThroughputBenchmark.ModelRate(model[next[0]++], 50, "1%"), "TrainJob y",
+                k -> JobThroughputBenchmark.JobOutcome.rate(45)).rows;
         assertEquals(1, rows.size());
         assertTrue(rows.get(0).startsWith("| TrainJob y | 40.00 / 60.00 | 45.00 | 0.90 | 0.90 | >= 0.85 | 1% / 1% / "), rows.get(0));
+    }
+
+    @Test
+    void predictJobRunsAddWhereTheirScoringStageWentAgainstTheirNeighbours() throws Exception {
+        double[] model = {40, 60, 20};
+        int[] next = {0};
+        ScoringTime scoring = ScoringTime.NONE
+                .plusTaskLine("12:00:01 INFO CheckAndScore: Task scored 600 images, rejected 2 in 16.0 s: decoding 2.5 s,"
+                        + " model load 0.5 s, forward passes 12.0 s")
+                .plusTaskLine("12:00:02 INFO Executor: Finished task 0.0 in stage 0.0 (TID 0)")
+                .plusTaskLine("    Task scored 400 images, rejected 0 in 9.0 s: decoding 1.5 s, model load 0.0 s,"
+                        + " forward passes 7.0 s")
+                .withStageSeconds(27.0);
+        JobThroughputBenchmark.Table t = JobThroughputBenchmark.alternating(2,
+                () -> new JobThroughputBenchmark.ModelRate(model[next[0]++], 1, "0%"), "PredictJob z",
+                k -> new JobThroughputBenchmark.JobOutcome(1000 / 27.0, scoring));
+        assertEquals(3, t.rows.size());
+        assertEquals(2, t.scoringRows.size());
+        // run 1 against 50 img/s: 20 s at the model-only rate, forward passes 19 s (1000 / 19 / 50 = 1.05), decoding
+        // 4 s, model load 0.5 s, the rest of the tasks 25 - 4 - 0.5 - 19 = 1.5 s, outside them 27 - 25 = 2 s; with
+        // decoding the only cost added 20 / 24 = 0.83
+        assertEquals("| PredictJob z, run 1 | 1000 | 27.0 | 20.0 | 19.0 (1.05) | 4.0 | 0.5 | 1.5 | 2.0 | 0.83 |",
+                t.scoringRows.get(0));
+        // run 2 against 40 img/s: 25 s at the model-only rate, forward 1000 / 19 / 40 = 1.32, 25 / 29 = 0.86
+        assertEquals("| PredictJob z, run 2 | 1000 | 27.0 | 25.0 | 19.0 (1.32) | 4.0 | 0.5 | 1.5 | 2.0 | 0.86 |",
+                t.scoringRows.get(1));
+    }
+
+    @Test
+    void theBenchmarkReadsTheTaskLineCheckAndScoreLogs() {
+        String logged = MessageFormatter.arrayFormat(CheckAndScore.TASK_LINE,
+                new Object[] {7, 1, "1.0", "0.1", "0.0", "0.8"}).getMessage();
+        ScoringTime t = ScoringTime.NONE.plusTaskLine("12:00:01 INFO CheckAndScore: " + logged);
+        assertEquals(new ScoringTime(7, 0, 1.0, 0.1, 0.0, 0.8), t);
     }
 
     @Test
