@@ -179,6 +179,58 @@ class ReusingTrainingMasterTest {
         }
     }
 
+    /**
+     * Four minibatches in four partitions of one, one worker averaging every minibatch: four rounds, and dl4j-spark
+     * deals each partition's one minibatch to a round of its own drawing, so some round stays empty unless all four
+     * draw differently, and dl4j-spark's master then fails with a NullPointerException on the round's missing result.
+     * Ours deals from one partition there and fits all four, for every seed.
+     */
+    @Test
+    void noRoundIsEmptyWhenEveryPartitionHoldsFewerMinibatchesThanThereAreRounds() {
+        List<DataSet> four = new ArrayList<>();
+        Nd4j.getRandom().setSeed(45);
+        for (int i = 0; i < 4; i++) {
+            var labels = Nd4j.zeros(DataType.FLOAT, 4, 3);
+            for (int r = 0; r < 4; r++) {
+                labels.putScalar(r, (i + r) % 3, 1.0);
+            }
+            four.add(new DataSet(Nd4j.rand(DataType.FLOAT, 4, 6), labels));
+        }
+        JavaRDD<DataSet> data = SPARK.jsc().parallelize(four, 4);
+        int theirsFailed = 0;
+        for (int seed = 0; seed < 4; seed++) {
+            ParameterAveragingTrainingMaster.Builder b = new ParameterAveragingTrainingMaster.Builder(1, 4)
+                    .batchSizePerWorker(4).averagingFrequency(1).workerPrefetchNumBatches(0).saveUpdater(true)
+                    .repartionData(Repartition.Always).rddTrainingApproach(RDDTrainingApproach.Direct)
+                    .rngSeed(seed).collectTrainingStats(false);
+            ReusingTrainingMaster ours = new ReusingTrainingMaster(b);
+            ours.addHook(new CountSteps());
+            CountSteps.STEPS.set(0);
+            ComputationGraph before = network();
+            ComputationGraph after = fit(before.clone(), ours, data);
+            assertEquals(4, CountSteps.STEPS.get(), "seed " + seed + ": every minibatch fitted, in four rounds");
+            assertFalse(before.params().equals(after.params()), "seed " + seed + ": the averaged network moved");
+            try {
+                fit(network(), b.build(), data);
+            } catch (NullPointerException e) {
+                theirsFailed++;
+            }
+        }
+        assertTrue(theirsFailed > 0, "dl4j-spark's own master left a round empty for some seed (else this test shows nothing)");
+    }
+
+    @Test
+    void aRoundCanBeEmptyOnlyWhenNoPartitionHoldsOneMinibatchPerRound() {
+        // dl4j-spark's count of rounds: minibatches over minibatches per round, rounded down, at least one.
+        assertEquals(1, ReusingTrainingMaster.rounds(3, 4));
+        assertEquals(2, ReusingTrainingMaster.rounds(5, 2));
+        assertEquals(4, ReusingTrainingMaster.rounds(4, 1));
+        assertTrue(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(1L, 1L, 1L, 1L), 4));
+        assertFalse(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(0L, 4L), 4));
+        assertFalse(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(2L, 3L), 2));
+        assertFalse(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(0L, 1L), 1), "one round gets everything");
+    }
+
     /** Counts the steps of every network in this JVM (local mode). */
     static final class CountSteps implements TrainingHook {
         private static final long serialVersionUID = 1L;
