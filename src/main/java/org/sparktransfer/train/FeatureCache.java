@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +61,9 @@ final class FeatureCache {
             .add(ImageColumns.PATH, DataTypes.StringType, false)
             .add(ImageColumns.LABEL_INDEX, DataTypes.IntegerType, false)
             .add(ImageColumns.SPLIT, DataTypes.StringType, false)
-            .add(FEATURES, new ArrayType(DataTypes.FloatType, false), false);
+            .add(FEATURES, new ArrayType(DataTypes.FloatType, false), false)
+            // Last, so that a cache written before it had this column still reads (its rows key by the path).
+            .add(ImageColumns.RELATIVE_PATH, DataTypes.StringType, false);
 
     private FeatureCache() {}
 
@@ -77,7 +80,8 @@ final class FeatureCache {
                     config.master().batchSizePerWorker(), config.maxPixels());
             spark.sparkContext().setJobDescription("feature cache: backbone forward pass, once per image");
             long t0 = System.nanoTime();
-            goodRows.select(col(ImageColumns.PATH), col(ImageColumns.LABEL_INDEX), col(ImageColumns.CONTENT), col(ImageColumns.SPLIT))
+            goodRows.select(col(ImageColumns.PATH), col(ImageColumns.LABEL_INDEX), col(ImageColumns.CONTENT), col(ImageColumns.SPLIT),
+                            col(ImageColumns.RELATIVE_PATH))
                     .mapPartitions(new Extract(backbone.toString(), batcher, new SerializableConfiguration(storage.conf())),
                             Encoders.row(SCHEMA))
                     .write().mode(SaveMode.Overwrite).parquet(table.toString());
@@ -89,14 +93,22 @@ final class FeatureCache {
         Dataset<Row> features = spark.read().parquet(table.toString());
         int batch = config.master().batchSizePerWorker();
         int nc = classes.size();
-        JavaRDD<Row> train = features.filter(col(ImageColumns.SPLIT).equalTo("train")).javaRDD().persist(StorageLevel.MEMORY_AND_DISK_SER());
+        Dataset<Row> trainRows = features.filter(col(ImageColumns.SPLIT).equalTo("train"));
+        // Spark packs the cache's part files into partitions in the order the file system lists them, and their
+        // names change with every write, so which features share a partition (and a minibatch) would vary from
+        // one run to the next. Hashed by the image's key (its path under the data root, as the images' own epochs
+        // use), a seeded run trains on the same minibatches every time, wherever the data and the run lie.
+        boolean relative = Arrays.asList(features.columns()).contains(ImageColumns.RELATIVE_PATH);
+        JavaRDD<Row> train = trainRows.repartition(Math.max(1, trainRows.rdd().getNumPartitions()),
+                        col(relative ? ImageColumns.RELATIVE_PATH : ImageColumns.PATH))
+                .javaRDD().persist(StorageLevel.MEMORY_AND_DISK_SER());
         JavaRDD<Row> val = features.filter(col(ImageColumns.SPLIT).equalTo("validation")).javaRDD().persist(StorageLevel.MEMORY_AND_DISK_SER());
         return new EpochData() {
             @Override
             public JavaRDD<DataSet> train(int epoch) {
                 long seed = config.seed();
                 // Each epoch other minibatches, as for images (keyed by the path: the cache belongs to this run's root).
-                return train.mapPartitions(it -> batches(EpochOrder.shuffle(it, r -> r.getString(0), seed, epoch), batch, nc));
+                return train.mapPartitions(it -> batches(EpochOrder.shuffle(it, FeatureCache::imageKey, seed, epoch), batch, nc));
             }
 
             @Override
@@ -163,7 +175,15 @@ final class FeatureCache {
         return out.iterator();
     }
 
-    /** Executor side: rows (path, label_index, content, split) to (path, label_index, split, features). */
+    /** What orders a cached image in an epoch: its relative path, or its path in a cache written without one. */
+    static String imageKey(Row r) {
+        return r.size() > 4 ? r.getString(4) : r.getString(0);
+    }
+
+    /**
+     * Executor side: rows (path, label_index, content, split, relative_path) to (path, label_index, split, features,
+     * relative_path).
+     */
     static final class Extract implements MapPartitionsFunction<Row, Row> {
         private static final long serialVersionUID = 1L;
         private final String backboneDir;
@@ -185,7 +205,7 @@ final class FeatureCache {
                 float[][] f = pooled.reshape(pooled.size(0), pooled.length() / pooled.size(0)).toFloatMatrix();
                 for (int i = 0; i < b.size(); i++) {
                     Row src = sources.get(i);
-                    out.add(RowFactory.create(src.getString(0), src.getInt(1), src.getString(3), f[i]));
+                    out.add(RowFactory.create(src.getString(0), src.getInt(1), src.getString(3), f[i], src.getString(4)));
                 }
             });
         }
