@@ -150,16 +150,7 @@ class ReusingTrainingMasterTest {
      */
     @Test
     void aRoundsWorkerFitsEveryMinibatchOfItsShare() {
-        List<DataSet> five = new ArrayList<>();
-        Nd4j.getRandom().setSeed(44);
-        for (int i = 0; i < 5; i++) {
-            var labels = Nd4j.zeros(DataType.FLOAT, 4, 3);
-            for (int r = 0; r < 4; r++) {
-                labels.putScalar(r, (i + r) % 3, 1.0);
-            }
-            five.add(new DataSet(Nd4j.rand(DataType.FLOAT, 4, 6), labels));
-        }
-        JavaRDD<DataSet> data = SPARK.jsc().parallelize(five, 2);
+        JavaRDD<DataSet> data = SPARK.jsc().parallelize(minibatches(5, 44), 2);
         for (int seed = 0; seed < 3; seed++) {
             ParameterAveragingTrainingMaster.Builder b = new ParameterAveragingTrainingMaster.Builder(1, 4)
                     .batchSizePerWorker(4).averagingFrequency(2).workerPrefetchNumBatches(0).saveUpdater(true)
@@ -187,16 +178,7 @@ class ReusingTrainingMasterTest {
      */
     @Test
     void noRoundIsEmptyWhenEveryPartitionHoldsFewerMinibatchesThanThereAreRounds() {
-        List<DataSet> four = new ArrayList<>();
-        Nd4j.getRandom().setSeed(45);
-        for (int i = 0; i < 4; i++) {
-            var labels = Nd4j.zeros(DataType.FLOAT, 4, 3);
-            for (int r = 0; r < 4; r++) {
-                labels.putScalar(r, (i + r) % 3, 1.0);
-            }
-            four.add(new DataSet(Nd4j.rand(DataType.FLOAT, 4, 6), labels));
-        }
-        JavaRDD<DataSet> data = SPARK.jsc().parallelize(four, 4);
+        JavaRDD<DataSet> data = SPARK.jsc().parallelize(minibatches(4, 45), 4);
         int theirsFailed = 0;
         for (int seed = 0; seed < 4; seed++) {
             ParameterAveragingTrainingMaster.Builder b = new ParameterAveragingTrainingMaster.Builder(1, 4)
@@ -229,6 +211,20 @@ class ReusingTrainingMasterTest {
         assertFalse(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(0L, 4L), 4));
         assertFalse(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(2L, 3L), 2));
         assertFalse(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(0L, 1L), 1), "one round gets everything");
+    }
+
+    /** {@code count} minibatches of 4 rows of 6 uniform features, labels cycling through 3 classes. */
+    private static List<DataSet> minibatches(int count, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            var labels = Nd4j.zeros(DataType.FLOAT, 4, 3);
+            for (int r = 0; r < 4; r++) {
+                labels.putScalar(r, (i + r) % 3, 1.0);
+            }
+            batches.add(new DataSet(Nd4j.rand(DataType.FLOAT, 4, 6), labels));
+        }
+        return batches;
     }
 
     /** Counts the steps of every network in this JVM (local mode). */
