@@ -1,6 +1,7 @@
 package org.sparktransfer.train;
 
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.broadcast.Broadcast;
@@ -25,7 +26,8 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * minibatches (ReusingTrainingMasterTest: 5 minibatches in partitions of 2 and 3, one worker averaging every 2:
  * dl4j-spark's worker trains 4).
  *
- * <p>Its rounds are never empty. dl4j-spark deals each partition's minibatches over the rounds on its own, so
+ * <p>Its rounds are never empty (unless training statistics are collected: those runs go through dl4j-spark's own
+ * loop). dl4j-spark deals each partition's minibatches over the rounds on its own, so
  * when every partition holds fewer minibatches than there are rounds (small data in many partitions, a small
  * averaging frequency) a round can get none from any of them, and its {@code processResults} then fails with a
  * NullPointerException on the missing result. With {@code --rdd-approach DIRECT} (the RDD of minibatches itself)
@@ -71,7 +73,7 @@ final class ReusingTrainingMaster extends ParameterAveragingTrainingMaster {
         }
     }
 
-    private static <T> java.util.Iterator<Long> countOf(java.util.Iterator<T> partition) {
+    private static <T> Iterator<Long> countOf(Iterator<T> partition) {
         long n = 0;
         for (; partition.hasNext(); partition.next()) {
             n++;
