@@ -175,9 +175,11 @@ final class FeatureCache {
         return out.iterator();
     }
 
+    private static final int KEY = SCHEMA.fieldIndex(ImageColumns.RELATIVE_PATH);
+
     /** What orders a cached image in an epoch: its relative path, or its path in a cache written without one. */
     static String imageKey(Row r) {
-        return r.size() > 4 ? r.getString(4) : r.getString(0);
+        return r.size() > KEY ? r.getString(KEY) : r.getString(0);
     }
 
     /**

@@ -152,10 +152,7 @@ class ReusingTrainingMasterTest {
     void aRoundsWorkerFitsEveryMinibatchOfItsShare() {
         JavaRDD<DataSet> data = SPARK.jsc().parallelize(minibatches(5, 44), 2);
         for (int seed = 0; seed < 3; seed++) {
-            ParameterAveragingTrainingMaster.Builder b = new ParameterAveragingTrainingMaster.Builder(1, 4)
-                    .batchSizePerWorker(4).averagingFrequency(2).workerPrefetchNumBatches(0).saveUpdater(true)
-                    .repartionData(Repartition.Always).rddTrainingApproach(RDDTrainingApproach.Direct)
-                    .rngSeed(seed).collectTrainingStats(false);
+            ParameterAveragingTrainingMaster.Builder b = oneWorkerDirect(2, seed);
             ReusingTrainingMaster ours = new ReusingTrainingMaster(b);
             ours.addHook(new CountSteps());
             CountSteps.STEPS.set(0);
@@ -181,10 +178,7 @@ class ReusingTrainingMasterTest {
         JavaRDD<DataSet> data = SPARK.jsc().parallelize(minibatches(4, 45), 4);
         int theirsFailed = 0;
         for (int seed = 0; seed < 4; seed++) {
-            ParameterAveragingTrainingMaster.Builder b = new ParameterAveragingTrainingMaster.Builder(1, 4)
-                    .batchSizePerWorker(4).averagingFrequency(1).workerPrefetchNumBatches(0).saveUpdater(true)
-                    .repartionData(Repartition.Always).rddTrainingApproach(RDDTrainingApproach.Direct)
-                    .rngSeed(seed).collectTrainingStats(false);
+            ParameterAveragingTrainingMaster.Builder b = oneWorkerDirect(1, seed);
             ReusingTrainingMaster ours = new ReusingTrainingMaster(b);
             ours.addHook(new CountSteps());
             CountSteps.STEPS.set(0);
@@ -211,6 +205,14 @@ class ReusingTrainingMasterTest {
         assertFalse(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(0L, 4L), 4));
         assertFalse(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(2L, 3L), 2));
         assertFalse(ReusingTrainingMaster.someRoundCanBeEmpty(List.of(0L, 1L), 1), "one round gets everything");
+    }
+
+    /** One worker fitting RDD minibatches of 4 (Direct), repartitioned before every round, averaging every {@code frequency}. */
+    private static ParameterAveragingTrainingMaster.Builder oneWorkerDirect(int frequency, long seed) {
+        return new ParameterAveragingTrainingMaster.Builder(1, 4)
+                .batchSizePerWorker(4).averagingFrequency(frequency).workerPrefetchNumBatches(0).saveUpdater(true)
+                .repartionData(Repartition.Always).rddTrainingApproach(RDDTrainingApproach.Direct)
+                .rngSeed(seed).collectTrainingStats(false);
     }
 
     /** {@code count} minibatches of 4 rows of 6 uniform features, labels cycling through 3 classes. */
